@@ -47,6 +47,8 @@ mount_host() {
   local dir lowers
   dir=$(host_dir "$name")
   mkdir -p "$dir/upper" "$dir/work" "$dir/root"
+  # The upper dir's mode becomes the mode of the host's /.
+  chmod 0755 "$dir" "$dir/upper" "$dir/root"
   if mountpoint -q "$dir/root"; then return 0; fi
   lowers=$(IFS=:; echo "$*")
   mount -t overlay "lab-$name" -o "lowerdir=$lowers,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"

@@ -7,6 +7,9 @@ LAB_MIRRORS=(
   "deb http://deb.debian.org/debian-security $LAB_SUITE-security main"
 )
 
+LAB_ROOTFS_RECIPE="minbase eatmydata customize v1"
+LAB_VENV_RECIPE="pip 25.3 no-deps v1"
+
 package_list() {  # package_list FILE... -> comma-separated names
   grep -hv '^\s*#' "$@" | awk 'NF {print $1}' | paste -sd, -
 }
@@ -17,7 +20,8 @@ build_rootfs() {
   local kind=$1; shift
   local files=("$LAB_DIR/rootfs/packages-common.txt" "$@")
   local hash dest tmp
-  hash=$(recipe_hash "${files[@]}" "$LAB_DIR/rootfs/customize.sh" "$LAB_DIR/lib/rootfs.sh")
+  # Bump LAB_ROOTFS_RECIPE when the mmdebstrap call itself changes.
+  hash=$(recipe_hash "${files[@]}" "$LAB_DIR/rootfs/customize.sh" <(echo "$LAB_ROOTFS_RECIPE"))
   dest=$LAB_CACHE/rootfs/$kind-$hash
   if [ -f "$dest/.complete" ]; then echo "$dest"; return 0; fi
   log "building $kind rootfs (cache miss: $dest)"
@@ -60,7 +64,7 @@ build_openstack_layer() {
   local lock=$LAB_DIR/requirements/openstack.lock
   local hash dest builder
   [ -f "$lock" ] || die "missing $lock"
-  hash=$(recipe_hash "$lock" "$LAB_DIR/rootfs/packages-builder.txt" "$LAB_DIR/lib/rootfs.sh")
+  hash=$(recipe_hash "$lock" "$LAB_DIR/rootfs/packages-builder.txt" <(echo "$LAB_VENV_RECIPE"))
   dest=$LAB_CACHE/layers/openstack-$hash
   if [ -f "$dest/.complete" ]; then echo "$dest"; return 0; fi
   builder=$(build_rootfs builder "$LAB_DIR/rootfs/packages-builder.txt")
@@ -68,12 +72,15 @@ build_openstack_layer() {
   mkdir -p "$LAB_CACHE/layers" "$LAB_CACHE/pip"
   rm -rf "$builder/opt/openstack" "$builder/tmp/openstack.lock"
   cp "$lock" "$builder/tmp/openstack.lock"
+  # The machine's CA bundle: PyPI may be reached through an intercepting proxy.
+  cp /etc/ssl/certs/ca-certificates.crt "$builder/tmp/machine-ca.crt"
   mkdir -p "$builder/root/.cache/pip"
   mount --bind "$LAB_CACHE/pip" "$builder/root/.cache/pip"
   local rc=0
-  with_chroot "$builder" /usr/bin/env PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 sh -ec '
+  with_chroot "$builder" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/tmp/machine-ca.crt sh -ec '
       python3 -m venv /opt/openstack
-      /opt/openstack/bin/pip install -q --upgrade "pip<26"
+      /opt/openstack/bin/pip install -q --upgrade "pip==25.3" wheel
       /opt/openstack/bin/pip install -q --no-deps -r /tmp/openstack.lock
       /opt/openstack/bin/pip check' >"$LAB_CACHE/layers/openstack.log" 2>&1 || rc=$?
   umount "$builder/root/.cache/pip"

@@ -1,0 +1,26 @@
+# Lab targets, included by the top-level Makefile. See lab/README.md.
+.PHONY: lab-up lab-down lab-clean lab-status lab-host-deps
+
+# What the machine itself needs to build and run the lab (Debian packages).
+LAB_HOST_PACKAGES = systemd-container mmdebstrap eatmydata qemu-utils busybox-static \
+	syslinux syslinux-common mtools dosfstools cpio iproute2 openssh-client util-linux
+
+lab-host-deps:
+	@missing=$$(for p in $(LAB_HOST_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing on the machine: $$missing"; \
+		apt-get update -qq -o DPkg::Lock::Timeout=600 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing >/dev/null; \
+	fi
+
+lab-up: lab-host-deps
+	lab/lab.sh up
+
+lab-down:
+	lab/lab.sh down
+
+lab-clean:
+	lab/lab.sh clean
+
+lab-status:
+	lab/lab.sh status
