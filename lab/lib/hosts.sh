@@ -94,6 +94,7 @@ start_host() {  # start_host NAME
   remove_cgroups "$name"
   local cg
   for cg in $(cgroup_dirs "$name"); do mkdir -p "$cg"; done
+  # The host must not inherit the lab lock (fd 9), or it would hold it for its lifetime.
   # nspawn with --keep-unit puts the container in the caller's cgroup: give it its own first.
   setsid bash -c '
       for cg in '"$(cgroup_dirs "$name" | tr '\n' ' ')"'; do echo $$ > "$cg/cgroup.procs"; done
@@ -102,7 +103,7 @@ start_host() {  # start_host NAME
         --timezone=off --link-journal=no --console=passive \
         --capability=CAP_NET_ADMIN,CAP_SYS_ADMIN,CAP_IPC_LOCK \
         --property=DeviceAllow="/dev/net/tun rwm" --bind=/dev/net/tun' \
-      "$root" "$name" "$LAB_BRIDGE" </dev/null >"$dir/console.log" 2>&1 &
+      "$root" "$name" "$LAB_BRIDGE" </dev/null >"$dir/console.log" 2>&1 9>&- &
   echo $! > "$dir/nspawn.pid"
 }
 
