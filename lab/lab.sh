@@ -1,7 +1,7 @@
 #!/bin/bash
 # The novaops.migration lab: controller, compute1 and compute2 as systemd-nspawn
 # hosts on a private bridge, running a real OpenStack. See lab/README.md.
-#   lab.sh up | down | clean | status | ssh HOST [CMD] | restart-host HOST
+#   lab.sh up | down | clean | status | mem | ssh HOST [CMD] | restart-host HOST
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -56,6 +56,12 @@ write_outputs() {
     echo "ansible_ssh_private_key_file=$LAB_STATE/ssh/id_ed25519"
     echo "ansible_ssh_common_args='-o UserKnownHostsFile=$LAB_STATE/ssh/known_hosts -o StrictHostKeyChecking=yes'"
   } > "$inventory"
+  # The operator's side of the roles' secrets, as a vault would hold them.
+  mkdir -p "$LAB_DIR/group_vars"
+  (umask 077; cat > "$LAB_DIR/group_vars/compute.yml") <<YAML
+# Written by lab/lab.sh up; removed by lab-down.
+novaops_libvirt_sasl_password: $LIBVIRT_SASL_PASSWORD
+YAML
   (umask 077; cat > "$LAB_DIR/clouds.yaml") <<YAML
 # Written by lab/lab.sh up; removed by lab-down. Admin of the lab's Keystone.
 clouds:
@@ -133,7 +139,7 @@ teardown() {
   for name in $names; do stop_host "$name" & done
   wait
   remove_bridge
-  rm -rf "$LAB_RUN" "$LAB_STATE" "$LAB_DIR/hosts" "$LAB_DIR/clouds.yaml"
+  rm -rf "$LAB_RUN" "$LAB_STATE" "$LAB_DIR/hosts" "$LAB_DIR/clouds.yaml" "$LAB_DIR/group_vars"
   [ "${1:-}" = quiet ] || log "lab down"
 }
 
@@ -154,6 +160,20 @@ cmd_status() {
     printf '%-11s %-10s %-12s %s\n' "$name" "$role" "$address" "$state"
   done
   [ -f "$LAB_RUN/ready" ] && echo "lab: ready" || echo "lab: not ready"
+}
+
+# RAM in use per host: the PSS of every process in the host's cgroup.
+cmd_mem() {
+  local name total=0 kib pid
+  for name in $(host_names); do
+    kib=0
+    for pid in $(find "/sys/fs/cgroup/systemd/$LAB_CGROUP/$name" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u); do
+      kib=$((kib + $(awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+    done
+    printf '%-11s %6d MiB\n' "$name" $((kib / 1024))
+    total=$((total + kib))
+  done
+  printf '%-11s %6d MiB\n' total $((total / 1024))
 }
 
 cmd_ssh() {
@@ -184,7 +204,8 @@ case ${1:-} in
   down) cmd_down ;;
   clean) cmd_clean ;;
   status) cmd_status ;;
+  mem) cmd_mem ;;
   ssh) shift; cmd_ssh "$@" ;;
   restart-host) shift; cmd_restart_host "$@" ;;
-  *) echo "usage: $0 up|down|clean|status|ssh HOST [CMD]|restart-host HOST" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|clean|status|mem|ssh HOST [CMD]|restart-host HOST" >&2; exit 2 ;;
 esac

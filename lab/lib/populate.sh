@@ -8,11 +8,13 @@ ensure_secrets() {
   if [ ! -s "$file" ]; then
     (umask 077; {
       echo "CONTROLLER_IP=$LAB_PREFIX.10"
-      for key in DB_PASSWORD RABBIT_PASSWORD SERVICE_PASSWORD ADMIN_PASSWORD; do
+      for key in DB_PASSWORD RABBIT_PASSWORD SERVICE_PASSWORD ADMIN_PASSWORD LIBVIRT_SASL_PASSWORD; do
         echo "$key=$(head -c 18 /dev/urandom | base64 | tr -d '+/=' )"
       done
     } > "$file")
   fi
+  # A lab made before a key existed gets it added.
+  grep -q '^LIBVIRT_SASL_PASSWORD=' "$file" || echo "LIBVIRT_SASL_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '+/=')" >> "$file"
   # shellcheck disable=SC1090
   . "$file"
 }
