@@ -13,3 +13,82 @@ $(VENV)/.installed: requirements/dev.lock
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements/dev.lock
 	touch $@
+
+
+# ---------------------------------------------------------------------------
+# Static checks: no lab needed.
+# ---------------------------------------------------------------------------
+# ansible-test and the `ansible_collections.novaops.migration` imports need the
+# collection at ansible_collections/<namespace>/<name>. The tree is a copy (not
+# symlinks, which ansible-test rejects) of every file git knows about or would
+# add (tracked + untracked-not-ignored), minus lab/, the test environment,
+# which is not collection content, and .collections/, the link that lets
+# ansible.cfg find this checkout as a collection. Copied with tar: rsync is not on every
+# machine this runs on. The copy gets its own (empty) git repository: else
+# ansible-test walks up to this repository, where .build/ is ignored, and
+# finds no files at all.
+BUILD_ROOT := $(CURDIR)/.build
+COLLECTION_DIR := $(BUILD_ROOT)/ansible_collections/novaops/migration
+SANITY_PYTHON ?= 3.11
+# Listed from the copy, so a module added meanwhile cannot be missing from it.
+MODULES = $(basename $(notdir $(wildcard $(COLLECTION_DIR)/plugins/modules/*.py)))
+
+.PHONY: collection-tree lint sanity unit docs-check check
+
+collection-tree: venv
+	rm -rf $(COLLECTION_DIR)
+	mkdir -p $(COLLECTION_DIR)
+	git ls-files -z --cached --others --exclude-standard -- . ':!:lab/' ':!:.collections/' \
+		| xargs -0 -r sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh \
+		| tar --null -T - -cf - | tar -xf - -C $(COLLECTION_DIR)
+	git -C $(COLLECTION_DIR) init -q
+
+lint: venv
+	ansible-lint
+
+# ansible-test builds one virtualenv per test with its own pinned tools
+# (pylint, yamllint, voluptuous, antsibull-changelog...), installed by pip on
+# first use and reused afterwards (~/.ansible/test/venv); --docker is not
+# available here. It bootstraps pip in them with a script from a host we
+# cannot reach, so we put our stand-in in its cache first (see the script).
+ANSIBLE_TEST_PIP_VERSION = $(shell $(PY) -c 'import ansible_test._internal.python_requirements as r, inspect, re; print(re.search(r"pip=.([0-9.]+)", inspect.getsource(r.get_venv_packages)).group(1))' 2>/dev/null)
+GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP_VERSION)).py
+
+sanity: collection-tree
+	@test -n "$(ANSIBLE_TEST_PIP_VERSION)" || { echo "cannot tell which pip ansible-test bootstraps"; exit 1; }
+	@test -e $(GET_PIP_CACHE) || install -D -m 0644 tests/sanity/get_pip_offline.py $(GET_PIP_CACHE)
+	cd $(COLLECTION_DIR) && ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
+
+unit: collection-tree
+	cd $(COLLECTION_DIR) && PYTHONPATH=$(BUILD_ROOT) python -m pytest -q -p no:cacheprovider tests/unit
+
+# Every module's documentation must render, without warnings.
+docs-check: collection-tree
+	@set -e; for module in $(MODULES); do \
+		errors=$$(ANSIBLE_COLLECTIONS_PATH=$(BUILD_ROOT) ansible-doc -t module novaops.migration.$$module 2>&1 >/dev/null); \
+		if [ -n "$$errors" ]; then echo "ansible-doc novaops.migration.$$module: $$errors"; exit 1; fi; \
+		echo "ok novaops.migration.$$module"; \
+	done
+
+check: lint sanity unit docs-check
+
+# ---------------------------------------------------------------------------
+# Everything: the static checks, then the real lab (brought up if needed) with
+# the integration tests and the Molecule scenario. The lab is left running;
+# `make lab-down` removes it (.ci/run does).
+# ---------------------------------------------------------------------------
+.PHONY: test integration molecule
+
+PYTEST_INTEGRATION = $(VENV)/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning
+
+integration: venv
+	$(PYTEST_INTEGRATION) -q tests/integration
+
+# Molecule installs a copy of the collection into ~/.ansible/collections; a
+# stale copy there would shadow this checkout for later tools, so it goes.
+molecule: venv
+	molecule test -s default; rc=$$?; rm -rf $(HOME)/.ansible/collections/ansible_collections/novaops; exit $$rc
+
+test: check lab-up integration molecule
+
+include lab/lab.mk

@@ -1,5 +1,5 @@
 # Lab targets, included by the top-level Makefile. See lab/README.md.
-.PHONY: lab-up lab-down lab-clean lab-status lab-host-deps
+.PHONY: lab-up lab-down lab-clean lab-status lab-host-deps lab-restart-host
 
 # What the machine itself needs to build and run the lab (Debian packages).
 LAB_HOST_PACKAGES = systemd-container mmdebstrap eatmydata qemu-utils busybox-static \
@@ -24,3 +24,8 @@ lab-clean:
 
 lab-status:
 	lab/lab.sh status
+
+# Power-cycle one host as a reboot would (its disk is kept): make lab-restart-host HOST=compute1
+lab-restart-host:
+	@test -n "$(HOST)" || { echo "usage: make lab-restart-host HOST=compute1"; exit 2; }
+	lab/lab.sh restart-host $(HOST)

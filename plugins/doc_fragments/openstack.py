@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, novaops.migration contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+class ModuleDocFragment(object):
+
+    # Connection options every module accepts (plugins/module_utils/openstack.py).
+    DOCUMENTATION = r'''
+options:
+  cloud:
+    description:
+      - Name of a cloud defined in C(clouds.yaml), or a dict holding a complete cloud definition
+        (the keys of a C(clouds.yaml) entry, such as O(auth), O(region_name), C(interface)).
+      - A name is looked up the way openstacksdk does it - C(OS_CLIENT_CONFIG_FILE), then
+        C(./clouds.yaml), C(~/.config/openstack/clouds.yaml), C(/etc/openstack/clouds.yaml).
+      - A dict is used alone; C(clouds.yaml) files and C(OS_*) variables are not merged into it.
+      - When omitted, openstacksdk uses C(OS_CLOUD) or the C(OS_*) environment variables.
+      - The other connection options below override the cloud's own settings when set.
+    type: raw
+  auth:
+    description:
+      - Authentication settings (C(auth_url), C(username), C(password), C(project_name),
+        C(user_domain_name), C(project_domain_name), ...) overriding those of O(cloud).
+    type: dict
+  auth_type:
+    description:
+      - Keystone authentication plugin, for example C(password) or C(v3applicationcredential).
+    type: str
+  region_name:
+    description:
+      - Region whose endpoints are used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates of the APIs. Unset keeps the cloud's own setting.
+    type: bool
+    aliases: [verify]
+  ca_cert:
+    description:
+      - CA bundle used to verify the APIs' TLS certificates.
+    type: path
+    aliases: [cacert]
+  interface:
+    description:
+      - Which catalog endpoints to use. Unset keeps the cloud's own setting (C(public) by default).
+    type: str
+    choices: [admin, internal, public]
+    aliases: [endpoint_type]
+  api_timeout:
+    description:
+      - Seconds one API request may take before it is abandoned.
+    type: int
+requirements:
+  - python >= 3.10
+  - openstacksdk >= 4.0.0
+notes:
+  - Modules run where the task runs, usually C(localhost); openstacksdk must be installed there.
+  - Errors from the cloud are reported with what to check, for example an unknown cloud name lists the
+    clouds that are defined, and failed authentication names the cloud and its C(auth_url).
+'''
+
+    # Waiting on ordinary resources: uploads, boots, power changes, deletions.
+    WAIT = r'''
+options:
+  wait:
+    description:
+      - Whether to wait until the cloud reports the requested state before returning.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait when O(wait=true) before failing.
+    type: int
+    default: 600
+'''
+
+    # Waiting on migrations, which copy disks and memory and take longer.
+    MIGRATION_WAIT = r'''
+options:
+  wait:
+    description:
+      - Whether to wait until the migration has finished before returning.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait when O(wait=true) before failing.
+    type: int
+    default: 1800
+'''
+
+    # Every module belongs to the action group, so module_defaults can set the cloud once.
+    ACTION_GROUP = r'''
+attributes:
+  action_group:
+    description: Use C(group/novaops.migration.openstack) in C(module_defaults) to set options such as O(cloud) once.
+    support: full
+    membership:
+      - novaops.migration.openstack
+'''

@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, novaops.migration contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import types
+
+import pytest
+import requests
+from keystoneauth1 import exceptions as ksa_exceptions
+from openstack import exceptions as sdk_exceptions
+
+from ansible_collections.novaops.migration.plugins.module_utils import openstack as novaops_openstack
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
+    DEFAULT_TIMEOUT, MIGRATION_TIMEOUT, NovaopsModule, first_url,
+)
+
+
+class ProbeModule(NovaopsModule):
+    """A module whose run() is whatever the test sets in `action`."""
+    argument_spec = dict(name=dict(type='str'))
+    module_kwargs = dict(supports_check_mode=True)
+    action = None
+
+    def run(self):
+        type(self).action(self)
+
+
+class WaitingProbeModule(ProbeModule):
+    wait_timeout = MIGRATION_TIMEOUT
+
+
+@pytest.fixture
+def probe(run_module):
+    def run(action, module_class=ProbeModule, **args):
+        module_class.action = staticmethod(action)
+        return run_module(module_class, args)
+    return run
+
+
+def http_error(error_class, status, message, request_id=None):
+    """An SDK HTTP error as raised from a real response."""
+    response = requests.Response()
+    response.status_code = status
+    if request_id:
+        response.headers['x-openstack-request-id'] = request_id
+    return error_class(message=message, response=response)
+
+
+def resource(resource_id, name, status=None):
+    return types.SimpleNamespace(id=resource_id, name=name, status=status)
+
+
+# -- connection ---------------------------------------------------------------
+
+def test_connection_passes_only_the_options_that_are_set(probe, cloud):
+    result = probe(lambda module: module.exit_json(False, project=module.conn.current_project_id),
+                   validate_certs=False, region_name='RegionOne')
+    assert result['project'] == 'project-0001'
+    assert cloud.connect_kwargs == dict(cloud='lab', app_name='novaops.migration', verify=False,
+                                        region_name='RegionOne')
+
+
+def test_cloud_given_as_dict_is_used_alone_and_overridden_by_options(probe, cloud):
+    definition = {'auth': {'auth_url': 'http://k:5000/v3', 'username': 'admin'}, 'region_name': 'One'}
+    probe(lambda module: module.exit_json(False, ok=bool(module.conn)), cloud=definition, region_name='Two')
+    assert cloud.connect_kwargs['load_yaml_config'] is False
+    assert cloud.connect_kwargs['load_envvars'] is False
+    assert cloud.connect_kwargs['region_name'] == 'Two'
+    assert cloud.connect_kwargs['auth'] == definition['auth']
+
+
+def test_cloud_of_another_type_is_refused(probe):
+    result = probe(lambda module: module.conn, cloud=['lab'])
+    assert result['failed']
+    assert 'cloud must be the name of a cloud in clouds.yaml or a dict' in result['msg']
+
+
+def test_unknown_cloud_lists_the_known_ones(probe, monkeypatch):
+    fake_config = types.SimpleNamespace(config_filename='/etc/openstack/clouds.yaml',
+                                        get_cloud_names=lambda: ['lab', 'devstack'])
+    monkeypatch.setattr(novaops_openstack.sdk_config_loader, 'OpenStackConfig', lambda: fake_config)
+    result = probe(lambda module: module.conn, cloud='nope')
+    assert result['failed']
+    assert result['msg'].startswith("cloud 'nope' is not defined in /etc/openstack/clouds.yaml; "
+                                    "known clouds: devstack, lab.")
+
+
+def test_unknown_cloud_without_any_clouds_yaml_says_where_it_looked(probe, monkeypatch):
+    fake_config = types.SimpleNamespace(config_filename=None, get_cloud_names=lambda: ['defaults'])
+    monkeypatch.setattr(novaops_openstack.sdk_config_loader, 'OpenStackConfig', lambda: fake_config)
+    result = probe(lambda module: module.conn, cloud='nope')
+    assert 'not defined in any clouds.yaml (searched ' in result['msg']
+    assert 'known clouds: none' in result['msg']
+
+
+def test_connection_is_opened_lazily(probe, cloud):
+    probe(lambda module: module.exit_json(False))
+    assert cloud.connect_kwargs is None
+
+
+def test_missing_openstacksdk_is_reported(probe, monkeypatch):
+    monkeypatch.setattr(novaops_openstack, 'OPENSTACKSDK_IMPORT_ERROR', 'Traceback: No module named openstack')
+    result = probe(lambda module: module.exit_json(True))
+    assert result['failed']
+    assert 'openstacksdk' in result['msg']
+
+
+def test_too_old_openstacksdk_is_reported(probe, monkeypatch):
+    monkeypatch.setattr(novaops_openstack, 'installed_openstacksdk_version', lambda: '3.3.0')
+    result = probe(lambda module: module.exit_json(True))
+    assert result['msg'] == 'openstacksdk 3.3.0 is installed; this module needs openstacksdk >= 4.0.0'
+
+
+# -- errors -------------------------------------------------------------------
+
+def raising(error):
+    def action(module):
+        module.conn  # pylint: disable=pointless-statement
+        raise error
+    return action
+
+
+def test_wrong_credentials_name_the_cloud_and_auth_url(probe):
+    result = probe(raising(ksa_exceptions.Unauthorized('The request you have made requires authentication.')))
+    assert result['failed']
+    assert result['msg'].startswith("authentication failed for cloud 'lab' (auth_url http://controller.lab:5000/v3)")
+
+
+def test_http_401_from_the_sdk_counts_as_wrong_credentials(probe):
+    result = probe(raising(http_error(sdk_exceptions.HttpException, 401, 'Unauthorized')))
+    assert result['msg'].startswith("authentication failed for cloud 'lab'")
+
+
+def test_unreachable_endpoint_names_the_url(probe):
+    error = ksa_exceptions.ConnectFailure('Unable to establish connection to http://10.99.0.10:8774/v2.1/servers: '
+                                          'Connection refused')
+    result = probe(raising(error))
+    assert result['msg'].startswith("cannot reach http://10.99.0.10:8774/v2.1/servers for cloud 'lab'")
+
+
+def test_missing_endpoint_names_region_and_interface(probe):
+    result = probe(raising(ksa_exceptions.EndpointNotFound('no compute endpoint')), region_name='RegionTwo')
+    assert "no matching endpoint (region RegionTwo, interface default)" in result['msg']
+
+
+def test_forbidden_says_it_is_policy(probe):
+    result = probe(raising(http_error(sdk_exceptions.ForbiddenException, 403, 'Policy does not allow')))
+    assert 'refused the request (HTTP 403, policy)' in result['msg']
+
+
+def test_other_http_errors_keep_status_and_request_id(probe):
+    error = http_error(sdk_exceptions.ConflictException, 409, 'Cannot delete network in use', request_id='req-1234')
+    result = probe(raising(error))
+    assert result['msg'] == 'Cannot delete network in use (HTTP 409, request id req-1234)'
+
+
+def test_errors_other_than_the_sdk_ones_are_not_swallowed(probe):
+    with pytest.raises(ZeroDivisionError):
+        probe(raising(ZeroDivisionError()))
+
+
+def test_first_url_drops_trailing_punctuation():
+    assert first_url('Unable to establish connection to http://h:5000/v3/auth/tokens: refused') == \
+        'http://h:5000/v3/auth/tokens'
+    assert first_url('no url here') is None
+
+
+# -- options, check mode, diff -----------------------------------------------
+
+def test_wait_options_exist_only_for_waiting_modules(probe):
+    assert 'timeout' not in probe(lambda module: module.exit_json(False, params=module.params))['params']
+    params = probe(lambda module: module.exit_json(False, params=module.params), module_class=WaitingProbeModule)['params']
+    assert params['wait'] is True
+    assert params['timeout'] == MIGRATION_TIMEOUT
+
+
+def test_exit_if_check_mode_exits_only_in_check_mode(run_module):
+    def action(module):
+        module.exit_if_check_mode(True, predicted='yes')
+        module.exit_json(True, acted='yes')
+    ProbeModule.action = staticmethod(action)
+    assert run_module(ProbeModule, {}, check_mode=True) == dict(changed=True, predicted='yes')
+    assert run_module(ProbeModule, {}) == dict(changed=True, acted='yes')
+
+
+def test_diff_is_returned_only_when_asked(run_module):
+    def action(module):
+        module.exit_json(True, diff=module.diff({'size': 1}, None))
+    ProbeModule.action = staticmethod(action)
+    assert 'diff' not in run_module(ProbeModule, {})
+    assert run_module(ProbeModule, {}, diff=True)['diff'] == dict(before={'size': 1}, after={})
+
+
+# -- lookups -------------------------------------------------------------------
+
+def lookup(module, candidates, get_by_id=None, required=True, hint=None):
+    found = module.find_one('server', 'web', lambda: candidates, get_by_id=get_by_id, required=required, hint=hint)
+    module.exit_json(False, found=found.id if found else None)
+
+
+def test_find_one_prefers_the_id(probe):
+    result = probe(lambda module: lookup(module, [resource('2', 'web')], get_by_id=lambda _id: resource('1', 'x')))
+    assert result['found'] == '1'
+
+
+def test_find_one_falls_back_to_the_name_when_the_id_is_unknown(probe):
+    def get_by_id(resource_id):
+        raise sdk_exceptions.NotFoundException(message='404')
+    result = probe(lambda module: lookup(module, [resource('2', 'web'), resource('3', 'webserver')],
+                                         get_by_id=get_by_id))
+    assert result['found'] == '2'
+
+
+def test_find_one_refuses_ambiguous_names_and_lists_ids(probe):
+    result = probe(lambda module: lookup(module, [resource('b', 'web'), resource('a', 'web')]))
+    assert result['failed']
+    assert result['msg'] == ("2 servers are named 'web' (ids: a, b); names are not unique, "
+                             "use the id of the one you mean.")
+
+
+def test_find_one_missing_required_resource_gives_the_hint(probe):
+    result = probe(lambda module: lookup(module, [], hint='create it first'))
+    assert result['msg'] == "server 'web' not found in cloud 'lab'; create it first"
+
+
+def test_find_one_missing_optional_resource_is_none(probe):
+    assert probe(lambda module: lookup(module, [], required=False))['found'] is None
+
+
+def test_require_microversion_says_what_the_cloud_supports(probe):
+    proxy = types.SimpleNamespace(service_type='compute', default_microversion=None,
+                                  get_endpoint_data=lambda: types.SimpleNamespace(min_microversion=(2, 1),
+                                                                                  max_microversion=(2, 60)))
+    result = probe(lambda module: module.require_microversion(proxy, '2.74', 'booting on a chosen host'))
+    assert result['msg'] == ("booting on a chosen host needs microversion 2.74 of the compute API; "
+                             "cloud 'lab' supports up to 2.60.")
+
+
+# -- waiting -------------------------------------------------------------------
+
+def states(*sequence):
+    """A getter returning resources in the given states, then repeating the last."""
+    remaining = list(sequence)
+
+    def getter():
+        state = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        return None if state is None else resource('1', 'web', status=state)
+    return getter
+
+
+def test_wait_for_returns_once_accepted(probe, cloud):
+    result = probe(lambda module: module.exit_json(False, status=module.wait_for(
+        states('build', 'build', 'active'), ['ACTIVE'], ['ERROR']).status))
+    assert result['status'] == 'active'
+    assert cloud.now == 4  # two polls of 2 s
+
+
+def test_wait_for_reports_the_failure_explanation(probe):
+    result = probe(lambda module: module.wait_for(states('build', 'error'), ['ACTIVE'], ['ERROR'], what='server web',
+                                                  describe_failure=lambda server: 'No valid host was found'))
+    assert result['msg'] == 'server web went to ERROR: No valid host was found'
+
+
+def test_wait_for_times_out_with_the_last_state(probe, cloud):
+    result = probe(lambda module: module.wait_for(states('migrating'), ['ACTIVE'], timeout=30, what='server web'))
+    assert result['msg'].startswith('timed out after 30 s waiting for server web to become ACTIVE '
+                                    '(last state: MIGRATING)')
+    assert cloud.now == 30
+
+
+def test_wait_for_default_timeout_without_wait_options(probe, cloud):
+    probe(lambda module: module.wait_for(states('build'), ['ACTIVE']))
+    assert cloud.now == DEFAULT_TIMEOUT
+
+
+def test_wait_for_uses_the_timeout_option(probe, cloud):
+    probe(lambda module: module.wait_for(states('build'), ['ACTIVE']), module_class=WaitingProbeModule, timeout=10)
+    assert cloud.now == 10
+
+
+def test_wait_for_gone(probe):
+    result = probe(lambda module: module.exit_json(False, last=module.wait_for(states('deleting', None), ['GONE'])))
+    assert result['last'] is None
