@@ -43,7 +43,7 @@ class LabHost:
             "-o", f"UserKnownHostsFile={LAB_STATE / 'ssh' / 'known_hosts'}",
             "-o", "StrictHostKeyChecking=yes", f"root@{self.address}", command,
         ]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise AssertionError(f"{self.name}: {command!r} exited {result.returncode}: {result.stderr.strip()}")
         return result

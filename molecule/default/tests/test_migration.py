@@ -121,7 +121,7 @@ def openstack(*args: str) -> list[dict]:
 def test_nova_scheduler_and_computes_are_up():
     services = openstack("compute", "service", "list")
     states = {(s["Binary"], s["Host"]): s["State"] for s in services}
-    schedulers = [state for (binary, _), state in states.items() if binary == "nova-scheduler"]
+    schedulers = [state for (binary, _host), state in states.items() if binary == "nova-scheduler"]
     assert schedulers and all(state == "up" for state in schedulers), services
-    computes = [state for (binary, _), state in states.items() if binary == "nova-compute"]
+    computes = [state for (binary, _host), state in states.items() if binary == "nova-compute"]
     assert len(computes) >= 2 and all(state == "up" for state in computes), services

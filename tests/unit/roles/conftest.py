@@ -93,5 +93,3 @@ def run_playbook(collections_path: Path, tmp_path: Path):
         return Run(result.returncode, result.stdout + result.stderr)
 
     return _run
-
-

@@ -23,7 +23,7 @@ def ini_sections(path: Path) -> dict[str, dict[str, str]]:
         if stripped.startswith("["):
             current = sections.setdefault(stripped.strip("[]"), {})
             continue
-        key, _, value = stripped.partition("=")
+        key, _separator, value = stripped.partition("=")
         assert current is not None, f"option outside a section: {line}"
         current[key.strip()] = value.strip()
     return sections

@@ -25,7 +25,7 @@ def test_every_role_has_specs():
 def test_specs_and_defaults_name_the_same_variables(role):
     defaults, options = load(role)
     assert set(defaults) == set(options)
-    assert all(name.startswith(f"novaops_{role}_") for name in defaults)
+    assert all(name.startswith(f"{role}_") for name in defaults)
 
 
 @pytest.mark.parametrize("role", ROLES)

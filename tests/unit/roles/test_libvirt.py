@@ -131,7 +131,7 @@ def conf_settings(path: Path) -> dict[str, str]:
     settings = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
+            key, _separator, value = line.partition("=")
             settings[key.strip()] = value.strip()
     return settings
 

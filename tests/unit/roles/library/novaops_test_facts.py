@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Test helper, not part of the collection: sets the facts it is given, so the
 # roles can be run on this machine as if it were another OS family.
 from __future__ import annotations
