@@ -94,9 +94,11 @@ start_host() {  # start_host NAME
   remove_cgroups "$name"
   local cg
   for cg in $(cgroup_dirs "$name"); do mkdir -p "$cg"; done
-  # The host must not inherit the lab lock (fd 9), or it would hold it for its lifetime.
+  # The host must not inherit any descriptor of its caller: the lab lock (fd 9)
+  # or a lock a wrapper script holds (flock CMD) would be held for its lifetime.
   # nspawn with --keep-unit puts the container in the caller's cgroup: give it its own first.
   setsid bash -c '
+      for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
       for cg in '"$(cgroup_dirs "$name" | tr '\n' ' ')"'; do echo $$ > "$cg/cgroup.procs"; done
       exec systemd-nspawn --boot --directory="$0" --machine="$1" --hostname="$1" \
         --network-bridge="$2" --register=no --keep-unit --resolv-conf=off \
