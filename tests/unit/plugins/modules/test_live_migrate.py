@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, novaops.migration contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import pytest
+
+from ansible_collections.novaops.migration.plugins.modules.live_migrate import (
+    LiveMigrateModule, parse_block_migration,
+)
+
+
+@pytest.fixture
+def server(lab):
+    return lab.compute.add_server(name='myinstance', status='ACTIVE')
+
+
+def move(run_module, **args):
+    values = dict(server='myinstance', target_host='compute2')
+    values.update(args)
+    return run_module(LiveMigrateModule, values)
+
+
+def host_of(lab, server):
+    return lab.compute.bodies[server.id]['OS-EXT-SRV-ATTR:host']
+
+
+@pytest.mark.parametrize('value, expected', [('auto', 'auto'), ('AUTO', 'auto'), (True, True), ('yes', True),
+                                             (False, False), ('false', False), ('sometimes', None)])
+def test_block_migration_values(value, expected):
+    assert parse_block_migration(value) == expected
+
+
+def test_moves_the_server_and_verifies_it(run_module, lab, server):
+    result = move(run_module)
+    assert result['changed'] is True
+    assert lab.moves() == ['compute.live_migrate_server']
+    assert lab.call('compute.live_migrate_server') == ((server.id,), dict(host='compute2', block_migration='auto'))
+    assert result['source_host'] == 'compute1'
+    assert result['target_host'] == 'compute2'
+    assert result['server']['host'] == 'compute2'
+    assert result['server']['status'] == 'ACTIVE'
+    assert result['migration_id'] == 1
+    assert result['migration']['status'] == 'completed'
+    assert result['actions'] == ['live_migrate']
+    assert result['duration'] > 0
+    percents = [sample['percent'] for sample in result['progress'] if sample['percent'] is not None]
+    assert percents == [0.0, 50.0, 87.5]
+    assert result['progress'][-1]['migration_status'] == 'completed'
+
+
+def test_second_run_changes_nothing(run_module, lab, server):
+    move(run_module)
+    lab.calls.clear()
+    again = move(run_module)
+    assert again['changed'] is False
+    assert again['actions'] == []
+    assert lab.moves() == []
+
+
+def test_check_mode_predicts_without_moving(run_module, lab, server):
+    result = run_module(LiveMigrateModule, dict(server='myinstance', target_host='compute2'), check_mode=True,
+                        diff=True)
+    assert result['changed'] is True
+    assert result['actions'] == ['live_migrate']
+    assert result['server']['host'] == 'compute2'
+    assert result['diff'] == dict(before=dict(host='compute1'), after=dict(host='compute2'))
+    assert lab.moves() == []
+    assert host_of(lab, server) == 'compute1'
+
+
+def test_scheduler_chooses_when_no_target(run_module, lab, server):
+    result = move(run_module, target_host=None, block_migration=True)
+    assert lab.call('compute.live_migrate_server')[1] == dict(host=None, block_migration=True)
+    assert result['target_host'] == 'compute2'
+
+
+def test_shutoff_server_is_told_to_use_cold_migration(run_module, lab):
+    lab.compute.add_server(name='myinstance', status='SHUTOFF')
+    result = move(run_module)
+    assert result['failed']
+    assert 'is SHUTOFF on compute1; live migration needs a running guest. Use cold migration' in result['msg']
+    assert lab.moves() == []
+
+
+def test_server_in_error_fails_with_its_fault(run_module, lab):
+    lab.compute.add_server(name='myinstance', status='ERROR', fault={'message': 'disk gone', 'code': 500})
+    result = move(run_module)
+    assert result['failed']
+    assert 'is in ERROR state (disk gone (code 500)); Nova does not migrate it' in result['msg']
+    assert lab.moves() == []
+
+
+def test_unknown_server_and_unknown_target(run_module, lab, server):
+    result = move(run_module, server='nope')
+    assert result['failed']
+    assert "server 'nope' not found in cloud 'lab'" in result['msg']
+    result = move(run_module, target_host='compute9')
+    assert result['failed']
+    assert "no nova-compute service runs on host 'compute9' (compute hosts: compute1, compute2)" in result['msg']
+    assert lab.moves() == []
+
+
+def test_old_cloud_without_microversion_2_30(run_module, lab, server):
+    lab.compute.base.max_microversion = (2, 25)
+    result = move(run_module)
+    assert result['failed']
+    assert 'needs microversion 2.30 of the compute API' in result['msg']
+    assert lab.moves() == []
+
+
+def test_failed_migration_reports_nova_reason_and_where_the_server_is(run_module, lab, server, fakes):
+    lab.compute.next_live_script = lambda target, body: [
+        fakes.step('running', status='MIGRATING', task_state='migrating'),
+        fakes.step('error', status='ACTIVE', task_state=None),
+    ]
+    lab.compute.add_failed_action(server.id, 'live-migration', 'compute_check_can_live_migrate_destination',
+                                  "Unable to connect to qemu+tcp://10.99.0.12/system: Connection refused")
+    result = move(run_module)
+    assert result['failed']
+    assert "live migration of server 'myinstance'" in result['msg']
+    assert "migration 1 is 'error'" in result['msg']
+    assert 'compute_check_can_live_migrate_destination on compute1: Unable to connect' in result['msg']
+    assert 'The server is ACTIVE on compute1' in result['msg']
+    assert result['migration']['status'] == 'error'
+
+
+def test_timeout_aborts_and_the_server_stays_on_the_source(run_module, lab, server, fakes):
+    lab.compute.next_live_script = lambda target, body: [fakes.step('running', fakes.memory_progress(128, 100),
+                                                                    status='MIGRATING', task_state='migrating')]
+    lab.compute.abort_refusals = 1
+    result = move(run_module, timeout=3)
+    assert result['failed']
+    assert 'did not finish within 3 s' in result['msg']
+    assert 'was aborted: migration 1 is cancelled, the server is ACTIVE on compute1' in result['msg']
+    assert result['actions'] == ['live_migrate', 'abort']
+    aborts = [args for name, args, dummy in lab.calls if name == 'compute.abort_server_migration']
+    assert aborts == [(1, server.id), (1, server.id)]
+    assert host_of(lab, server) == 'compute1'
+
+
+def test_abort_that_comes_too_late_reports_the_move(run_module, lab, server, fakes):
+    lab.compute.next_live_script = lambda target, body: [fakes.step('running', status='MIGRATING',
+                                                                    task_state='migrating')]
+    lab.compute.after_abort = [fakes.step('completed', status='ACTIVE', task_state=None, host='compute2')]
+    result = move(run_module, timeout=1)
+    assert result['changed'] is True
+    assert result['server']['host'] == 'compute2'
+    assert result['actions'] == ['live_migrate', 'abort']
+
+
+def test_timeout_forces_completion(run_module, lab, server, fakes):
+    lab.compute.next_live_script = lambda target, body: [fakes.step('running', fakes.memory_progress(128, 100),
+                                                                    status='MIGRATING', task_state='migrating')]
+    result = move(run_module, timeout=2, on_timeout='force_complete')
+    assert result['changed'] is True
+    assert result['actions'] == ['live_migrate', 'force_complete']
+    assert lab.call('compute.force_complete_server_migration')[0] == (1, server.id)
+    assert result['server']['host'] == 'compute2'
+
+
+def test_timeout_fail_leaves_the_migration_running(run_module, lab, server, fakes):
+    lab.compute.next_live_script = lambda target, body: [fakes.step('running', status='MIGRATING',
+                                                                    task_state='migrating')]
+    result = move(run_module, timeout=2, on_timeout='fail')
+    assert result['failed']
+    assert 'did not finish within 2 s (migration 1 is running); it goes on' in result['msg']
+    assert lab.moves() == ['compute.live_migrate_server']
+
+
+def test_a_running_migration_to_the_target_is_followed(run_module, lab, server, fakes):
+    body = lab.compute.bodies[server.id]
+    body.update({'status': 'MIGRATING', 'OS-EXT-STS:task_state': 'migrating'})
+    lab.compute.add_migration(server.id, migration_type='live-migration', status='running', dest_compute='compute2')
+    lab.compute.run_script(server.id, [fakes.step('running'),
+                                       fakes.step('completed', status='ACTIVE', task_state=None, host='compute2')])
+    result = move(run_module)
+    assert result['changed'] is True
+    assert result['actions'] == ['follow']
+    assert lab.moves() == []
+    assert result['server']['host'] == 'compute2'
+
+
+def test_a_running_migration_elsewhere_is_an_error(run_module, lab, server):
+    body = lab.compute.bodies[server.id]
+    body.update({'status': 'MIGRATING', 'OS-EXT-STS:task_state': 'migrating'})
+    lab.compute.add_migration(server.id, migration_type='live-migration', status='running', dest_compute='compute3')
+    result = move(run_module)
+    assert result['failed']
+    assert 'is already being live-migrated to compute3 (migration 1, running)' in result['msg']
+
+
+def test_no_wait_returns_after_the_request(run_module, lab, server):
+    result = move(run_module, wait=False)
+    assert result['changed'] is True
+    assert result['migration_id'] == 1
+    assert lab.moves() == ['compute.live_migrate_server']
+
+
+def test_completed_but_on_another_host_is_not_success(run_module, lab, server, fakes):
+    lab.compute.next_live_script = lambda target, body: [
+        fakes.step('completed', status='ACTIVE', task_state=None, host='compute3')]
+    result = move(run_module)
+    assert result['failed']
+    assert 'could not be verified: the server is on compute3, not on compute2' in result['msg']
