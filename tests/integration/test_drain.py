@@ -1,0 +1,258 @@
+"""Draining compute1 on the lab with the collection's own playbook (playbooks/drain.yml).
+
+Four small servers on compute1: two running, one stopped, one reset to ERROR
+(which Nova refuses to move). The drain must disable compute1 with its
+reason, live-migrate the running ones and cold-migrate the stopped one to
+compute2 (the only other compute, chosen by the scheduler), then fail listing
+the ERROR one, which stays on compute1. A second drain changes nothing;
+`-e enable=true` puts compute1 back in service, once.
+
+Any other server on compute1 is moved too: that is what a drain does. Every
+server created here is deleted at the end, and compute1 enabled again, even
+when a test fails. The tests run in order and share the servers.
+"""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+
+PLAYBOOK = "playbooks/drain.yml"
+ANSIBLE_PLAYBOOK = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
+OPENSTACK = str(pathlib.Path(sys.executable).parent / "openstack")
+RECAP = re.compile(r"localhost\s*: ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)")
+REASON = "novaops drain test"
+RUNNING = ("mig-drain-run1", "mig-drain-run2")
+STOPPED = "mig-drain-off"
+BROKEN = "mig-drain-broken"
+NAMES = RUNNING + (STOPPED, BROKEN)
+LOGS = REPO / "tests" / "output" / "logs"
+# Durations measured in this run, printed at the end (pytest -s shows them).
+MEASURED = {}
+
+
+class Run:
+    def __init__(self, completed):
+        self.rc = completed.returncode
+        self.raw = completed.stdout + completed.stderr
+        # The YAML callback folds long messages over lines and doubles quotes: compare on one line.
+        self.text = " ".join(self.raw.split()).replace("''", "'")
+        recap = RECAP.search(self.text)
+        self.changed, self.failed = (int(recap.group(1)), int(recap.group(2))) if recap else (None, None)
+
+    def __repr__(self):
+        return f"<ansible-playbook rc={self.rc}>\n{self.raw[-8000:]}"
+
+
+def drain(check=False, run_timeout=900, **extra_vars):
+    """Run the drain playbook; extra_vars become -e NAME=VALUE (host defaults to compute1)."""
+    extra_vars.setdefault("host", "compute1")
+    extra_vars.setdefault("reason", REASON)
+    # As JSON: a reason has spaces, which key=value would split.
+    argv = [ANSIBLE_PLAYBOOK, "-i", "lab/hosts", PLAYBOOK, "-e", json.dumps(extra_vars)]
+    if check:
+        argv.append("--check")
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    started = time.monotonic()
+    run = Run(subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=run_timeout,
+                             check=False))
+    run.wall = round(time.monotonic() - started, 1)
+    # The whole output of every run, to read after a failure (tests/output is git-ignored).
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / "test_drain.log", "a", encoding="utf-8") as log:
+        log.write(f"\n===== {' '.join(argv[3:])} (rc {run.rc}, {run.wall} s)\n{run.raw}")
+    return run
+
+
+def osc(*args):
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"), OS_CLOUD="lab")
+    result = subprocess.run([OPENSTACK, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr.strip()}"
+
+
+def compute_service(cloud, host):
+    return [s for s in cloud.compute.services(binary="nova-compute") if s.host == host][0]
+
+
+def where(cloud, servers):
+    """name -> (status, host, task_state) as Nova says now."""
+    found = {}
+    for name, server in servers.items():
+        current = cloud.compute.get_server(server.id)
+        found[name] = (current.status, current.compute_host, current.task_state)
+    return found
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def prepared_for_migration(prepared_lab):
+    """Cold migration needs nova's ssh trust, live migration libvirt over TCP: playbooks/site.yml."""
+    return prepared_lab
+
+
+@pytest.fixture(scope="module")
+def servers(cloud):
+    """The four servers on compute1, in their states; deleted at the end whatever happened."""
+    created = {}
+    made = []  # the image, flavor and network this fixture created (others' are left alone)
+    try:
+        image = cloud.image.find_image("mig-guest")
+        if image is None:
+            image = cloud.create_image("mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"),
+                                       disk_format="qcow2", container_format="bare", wait=True,
+                                       os_shutdown_timeout="5")
+            made.append(("image", image))
+        flavor = cloud.compute.find_flavor("mig-tiny")
+        if flavor is None:
+            flavor = cloud.compute.create_flavor(name="mig-tiny", ram=128, vcpus=1, disk=1)
+            made.append(("flavor", flavor))
+        network = cloud.network.find_network("mig-net")
+        if network is None:
+            network = cloud.network.create_network(name="mig-net")
+            made.append(("network", network))
+        if not list(cloud.network.subnets(network_id=network.id)):
+            cloud.network.create_subnet(network_id=network.id, cidr="192.168.78.0/24", ip_version=4,
+                                        name="mig-subnet")
+        for name in NAMES:
+            for stale in cloud.compute.servers(name=f"^{name}$", all_projects=True):
+                cloud.compute.delete_server(stale)
+                cloud.compute.wait_for_delete(stale, wait=120)
+        # An earlier run that died may have left them disabled.
+        for host in ("compute1", "compute2"):
+            if compute_service(cloud, host).status != "enabled":
+                osc("compute", "service", "set", "--enable", host, "nova-compute")
+
+        for name in NAMES:  # booted together, waited for together
+            created[name] = cloud.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id,
+                                                        networks=[{"uuid": network.id}],
+                                                        availability_zone="nova:compute1")
+        for name in NAMES:
+            created[name] = cloud.compute.wait_for_server(created[name], wait=300)
+        cloud.compute.stop_server(created[STOPPED])
+        cloud.compute.wait_for_server(created[STOPPED], status="SHUTOFF", wait=180)
+        osc("server", "set", "--auto-approve", "--state", "error", created[BROKEN].id)
+        assert {name: state[:2] for name, state in where(cloud, created).items()} == {
+            RUNNING[0]: ("ACTIVE", "compute1"), RUNNING[1]: ("ACTIVE", "compute1"),
+            STOPPED: ("SHUTOFF", "compute1"), BROKEN: ("ERROR", "compute1")}
+        yield created
+    finally:
+        for server in created.values():
+            cloud.compute.delete_server(server, ignore_missing=True)
+        for server in created.values():
+            cloud.compute.wait_for_delete(server, wait=180)
+        if compute_service(cloud, "compute1").status != "enabled":
+            osc("compute", "service", "set", "--enable", "compute1", "nova-compute")
+        delete = dict(image=cloud.image.delete_image, flavor=cloud.compute.delete_flavor,
+                      network=cloud.network.delete_network)
+        for kind, resource in reversed(made):
+            delete[kind](resource)
+        print("\nmeasured:", MEASURED)
+
+
+# -- the drain ----------------------------------------------------------------------------
+
+def test_unknown_host_is_refused(cloud, servers):
+    run = drain(host="compute9")
+    assert run.rc != 0
+    assert "no nova-compute service runs on host 'compute9' in cloud 'lab' (hosts running nova-compute: " \
+           "compute1, compute2)" in run.text, run
+    assert compute_service(cloud, "compute1").status == "enabled"
+
+
+def test_check_mode_predicts_without_changing_anything(cloud, servers):
+    earlier = {s.id: len(list(cloud.compute.migrations(server_id=s.id))) for s in servers.values()}
+    run = drain(check=True, target="compute2")
+    # The ERROR server would stay: the prediction fails like the drain would.
+    assert run.rc != 0, run
+    assert "Drain of compute1 (check mode): " in run.text, run
+    assert f"{RUNNING[0]} ({servers[RUNNING[0]].id}): live migration compute1 -> compute2 (check mode)" in run.text
+    assert f"{STOPPED} ({servers[STOPPED].id}): cold migration compute1 -> compute2 (check mode)" in run.text
+    assert "compute1 would not be drained" in run.text
+    assert f"{BROKEN} ({servers[BROKEN].id}), ERROR: it is in ERROR" in run.text
+    service = compute_service(cloud, "compute1")
+    assert service.status == "enabled"
+    assert {name: state[:2] for name, state in where(cloud, servers).items()} == {
+        RUNNING[0]: ("ACTIVE", "compute1"), RUNNING[1]: ("ACTIVE", "compute1"),
+        STOPPED: ("SHUTOFF", "compute1"), BROKEN: ("ERROR", "compute1")}
+    assert {s.id: len(list(cloud.compute.migrations(server_id=s.id))) for s in servers.values()} == earlier
+
+
+def test_drain_moves_what_can_move_and_fails_listing_the_rest(cloud, servers):
+    run = drain(concurrency=2)
+    MEASURED["drain of 3 movable servers, concurrency 2 (playbook wall)"] = run.wall
+    assert run.rc != 0, run
+    # Progress lines while the batches ran, then the report of what moved where.
+    assert "drain of compute1, batch 1," in run.text, run
+    assert "drain of compute1, batch 2," in run.text, run
+    for name in RUNNING:
+        assert f"{name} ({servers[name].id}): live migration compute1 -> compute2 in " in run.text, run
+    assert f"{STOPPED} ({servers[STOPPED].id}): cold migration compute1 -> compute2 in " in run.text, run
+    # Failing loudly, naming the one that could not move and why.
+    assert "compute1 is not drained:" in run.text, run
+    assert f"{BROKEN} ({servers[BROKEN].id}), ERROR: it is in ERROR" in run.text, run
+    assert "Nova moves no server in ERROR" in run.text
+
+    assert where(cloud, servers) == {
+        RUNNING[0]: ("ACTIVE", "compute2", None), RUNNING[1]: ("ACTIVE", "compute2", None),
+        STOPPED: ("SHUTOFF", "compute2", None), BROKEN: ("ERROR", "compute1", None)}
+    for name in RUNNING + (STOPPED,):
+        records = list(cloud.compute.migrations(server_id=servers[name].id))
+        assert records, f"no migration record for {name}"
+        latest = sorted(records, key=lambda record: record.id)[-1]
+        expected = ("migration", "confirmed") if name == STOPPED else ("live-migration", "completed")
+        assert (latest.migration_type, latest.status, latest.source_compute, latest.dest_compute) == \
+            (*expected, "compute1", "compute2")
+    service = compute_service(cloud, "compute1")
+    assert (service.status, service.disabled_reason) == ("disabled", REASON)
+
+
+def test_second_drain_changes_nothing(cloud, servers):
+    before = where(cloud, servers)
+    run = drain()
+    assert run.rc != 0, run
+    assert run.changed == 0, run
+    assert "0 server(s) moved" in run.text, run
+    assert f"{BROKEN} ({servers[BROKEN].id}), ERROR: it is in ERROR" in run.text, run
+    assert where(cloud, servers) == before
+
+
+def test_enable_puts_the_host_back_in_service(cloud, servers):
+    run = drain(enable="true")
+    assert run.rc == 0, run
+    assert run.changed == 1, run
+    assert "nova-compute on compute1 is enabled" in run.text
+    service = compute_service(cloud, "compute1")
+    assert (service.status, service.disabled_reason) == ("enabled", None)
+
+    again = drain(enable="true")
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+    assert "(it already was)" in again.text
+    # Nothing moved back: enabling only lets the scheduler use the host again.
+    assert where(cloud, servers)[RUNNING[0]][:2] == ("ACTIVE", "compute2")
+
+
+def test_drain_with_nothing_left_to_move_succeeds(cloud, servers):
+    """With the ERROR server gone, draining again disables the host and reports it drained."""
+    cloud.compute.delete_server(servers[BROKEN])
+    cloud.compute.wait_for_delete(servers[BROKEN], wait=180)
+    try:
+        run = drain(target="compute2")
+        on_compute1 = [s.name for s in cloud.compute.servers(all_projects=True, compute_host="compute1")]
+        if on_compute1:
+            pytest.skip(f"other servers are on compute1 ({', '.join(on_compute1)}); the drain did its best")
+        assert run.rc == 0, run
+        assert "0 server(s) moved, 0 still on compute1" in run.text, run
+        assert compute_service(cloud, "compute1").status == "disabled"
+        again = drain(target="compute2")
+        assert again.rc == 0 and again.changed == 0, again
+    finally:
+        osc("compute", "service", "set", "--enable", "compute1", "nova-compute")

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, novaops.migration contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import pytest
+
+from ansible_collections.novaops.migration.plugins.modules.compute_service import ComputeServiceModule
+
+SERVICE_CHANGES = ('compute.disable_service', 'compute.enable_service')
+
+
+@pytest.fixture
+def services(cloud, fakes):
+    """compute1 and compute2 enabled, a scheduler on the controller; the compute proxy enables and disables."""
+    cloud.compute.service_list = [fakes.compute_service('compute1'), fakes.compute_service('compute2'),
+                                  dict(fakes.compute_service('controller'), binary='nova-scheduler')]
+
+    def body_of(service):
+        return [body for body in cloud.compute.service_list if body['id'] == service.id][0]
+
+    def disable_service(service, host=None, binary=None, disabled_reason=None):
+        cloud.compute._record('disable_service', service.id, host=host, binary=binary,
+                              disabled_reason=disabled_reason)
+        body = body_of(service)
+        body['status'] = 'disabled'
+        # Like Nova: a disable without a reason keeps the one recorded.
+        if disabled_reason:
+            body['disabled_reason'] = disabled_reason
+
+    def enable_service(service, host=None, binary=None):
+        cloud.compute._record('enable_service', service.id, host=host, binary=binary)
+        body_of(service).update(status='enabled', disabled_reason=None)
+
+    cloud.compute.disable_service = disable_service
+    cloud.compute.enable_service = enable_service
+    return cloud.compute.service_list
+
+
+def changes(cloud):
+    return [name for name in cloud.call_names() if name in SERVICE_CHANGES]
+
+
+def status_of(services, host):
+    body = [body for body in services if body['host'] == host][0]
+    return body['status'], body['disabled_reason']
+
+
+def disable(run_module, reason='maintenance', **args):
+    values = dict(host='compute1', state='disabled', disabled_reason=reason)
+    values.update(args)
+    return run_module(ComputeServiceModule, values, diff=True)
+
+
+def test_disables_with_a_reason(run_module, cloud, services):
+    result = disable(run_module)
+    assert result['changed'] is True
+    expected = dict(host='compute1', binary='nova-compute', disabled_reason='maintenance')
+    assert cloud.call('compute.disable_service')[1] == expected
+    assert status_of(services, 'compute1') == ('disabled', 'maintenance')
+    assert status_of(services, 'compute2') == ('enabled', None)
+    assert result['service']['host'] == 'compute1'
+    assert result['service']['status'] == 'disabled'
+    assert result['service']['disabled_reason'] == 'maintenance'
+    assert result['diff'] == dict(before=dict(status='enabled', disabled_reason=None),
+                                  after=dict(status='disabled', disabled_reason='maintenance'))
+
+
+def test_same_state_and_reason_changes_nothing(run_module, cloud, services):
+    disable(run_module)
+    cloud.calls.clear()
+    again = disable(run_module)
+    assert again['changed'] is False
+    assert changes(cloud) == []
+    assert again['diff']['before'] == again['diff']['after']
+
+
+def test_disabled_without_a_reason_keeps_the_recorded_one(run_module, cloud, services):
+    disable(run_module)
+    cloud.calls.clear()
+    again = disable(run_module, reason=None)
+    assert again['changed'] is False
+    assert again['service']['disabled_reason'] == 'maintenance'
+    assert changes(cloud) == []
+
+
+def test_another_reason_is_a_change(run_module, cloud, services):
+    disable(run_module)
+    result = disable(run_module, reason='disk replacement')
+    assert result['changed'] is True
+    assert status_of(services, 'compute1') == ('disabled', 'disk replacement')
+    assert result['diff']['before'] == dict(status='disabled', disabled_reason='maintenance')
+
+
+def test_check_mode_predicts_without_changing(run_module, cloud, services):
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='disabled', reason='maintenance'),
+                        check_mode=True, diff=True)
+    assert result['changed'] is True
+    assert result['service']['status'] == 'disabled'
+    assert result['service']['disabled_reason'] == 'maintenance'
+    assert result['diff']['after'] == dict(status='disabled', disabled_reason='maintenance')
+    assert changes(cloud) == []
+    assert status_of(services, 'compute1') == ('enabled', None)
+
+
+def test_check_mode_on_a_service_already_so_predicts_no_change(run_module, cloud, services):
+    services[1].update(status='disabled', disabled_reason='maintenance')
+    result = run_module(ComputeServiceModule, dict(host='compute2', state='disabled', reason='maintenance'),
+                        check_mode=True)
+    assert result['changed'] is False
+
+
+def test_enables_and_clears_the_reason(run_module, cloud, services):
+    disable(run_module)
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='enabled'), diff=True)
+    assert result['changed'] is True
+    assert status_of(services, 'compute1') == ('enabled', None)
+    assert result['service']['status'] == 'enabled' and result['service']['disabled_reason'] is None
+    assert result['diff'] == dict(before=dict(status='disabled', disabled_reason='maintenance'),
+                                  after=dict(status='enabled', disabled_reason=None))
+    cloud.calls.clear()
+    again = run_module(ComputeServiceModule, dict(host='compute1', state='enabled'))
+    assert again['changed'] is False
+    assert changes(cloud) == []
+
+
+def test_a_reason_with_state_enabled_is_refused(run_module, cloud, services):
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='enabled', reason='why'))
+    assert result['failed'] is True
+    assert 'disabled_reason is only for state=disabled' in result['msg']
+    assert cloud.calls == []
+
+
+def test_unknown_host_lists_the_known_ones(run_module, cloud, services):
+    result = disable(run_module, host='compute9')
+    assert result['failed'] is True
+    assert result['msg'].startswith("no nova-compute service runs on host 'compute9' in cloud 'lab' "
+                                    "(hosts running nova-compute: compute1, compute2)")
+    assert changes(cloud) == []
+
+
+def test_another_binary(run_module, cloud, services):
+    result = run_module(ComputeServiceModule, dict(host='controller', binary='nova-scheduler', state='disabled'))
+    assert result['changed'] is True
+    assert set(str(kwargs) for name, args, kwargs in cloud.calls if name == 'compute.services') == \
+        {str(dict(binary='nova-scheduler'))}
+    assert status_of(services, 'controller') == ('disabled', None)
+
+
+def test_a_change_nova_did_not_make_fails(run_module, cloud, services):
+    cloud.compute.disable_service = lambda service, **kwargs: None
+    result = disable(run_module)
+    assert result['failed'] is True
+    assert 'nova-compute on compute1 is enabled (reason: None) after the update, expected disabled' in result['msg']
