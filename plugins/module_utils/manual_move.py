@@ -54,9 +54,20 @@ def plan_allocations(allocation, source_provider, target_provider):
         raise RecordMoveError('the server holds allocations on both %s and %s; a migration of Nova may be '
                               'unfinished - look at `openstack server migration list --server SERVER`'
                               % (source_provider.name, target_provider.name))
-    moved = dict(current)
+    # GET returns each provider's generation next to its resources; PUT accepts only the resources.
+    moved = dict((provider, dict(resources=dict(entry.get('resources') or {}))) for provider, entry in current.items())
     moved[target_provider.id] = moved.pop(source_provider.id)
     return moved
+
+
+def writable_consumer_type(allocation):
+    """The consumer type to write back: Placement reads 'unknown' for a consumer written before
+    microversion 1.38 (as Nova writes them) but refuses to take that value in a PUT."""
+    consumer_type = getattr(allocation, 'consumer_type', None)
+    if not consumer_type or consumer_type == 'unknown' or not consumer_type.replace('_', '').isalnum() \
+            or consumer_type.upper() != consumer_type:
+        return 'INSTANCE'
+    return consumer_type
 
 
 def move_allocations(module, consumer, source_node, target_node, check_mode):
@@ -74,7 +85,7 @@ def move_allocations(module, consumer, source_node, target_node, check_mode):
             module.conn.placement.update_allocation(
                 consumer, allocations=moved, project_id=allocation.project_id, user_id=allocation.user_id,
                 consumer_generation=allocation.consumer_generation,
-                consumer_type=getattr(allocation, 'consumer_type', None) or 'INSTANCE')
+                consumer_type=writable_consumer_type(allocation))
             return True
         except sdk_exceptions.ConflictException:
             # Someone (a resource tracker's heal) wrote in between: read again, decide again.
