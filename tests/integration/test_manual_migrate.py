@@ -1,0 +1,251 @@
+"""The manual cold migration on the lab (migrate.yml -e mode=cold -e cold_method=manual).
+
+One server, `mig-manual`, moves compute1 -> compute2 by hand and back, then
+through the faults; every case ends with Nova, Placement, Neutron and libvirt
+agreeing on exactly one host and the guest's disk record intact (the same
+`disk_id`, one boot more). Faults are injected with the tasks file's own
+variables (manual_stop_before, a connection URL to a closed port, rsync's
+--bwlimit to make a copy slow enough to kill) rather than by sleeping.
+"""
+import re
+import time
+
+import pytest
+
+from conftest import REPO, wait_until
+from test_migrate import (COMPUTES, boots, defined_hosts, migrate, qemu_hosts, service_state)
+
+SERVER = "mig-manual"
+MEASURED = {}
+MANUAL = dict(mode="cold", cold_method="manual", allow_stop="true")
+MANUAL_REPORT = re.compile(r"([\w.-]+) -> ([\w.-]+), cold migration \(manual\), done in ([\d.]+) s, now (\w+) on "
+                           r"([\w.-]+)")
+
+
+def manual(target, **extra):
+    return migrate(target, instance=SERVER, **dict(MANUAL, **extra))
+
+
+def provider_usage_counts(cloud, host, server_id):
+    """Whether the host's resource provider counts the server (it holds allocations there)."""
+    provider = list(cloud.placement.resource_providers(name=host))[0]
+    allocation = cloud.placement.get_allocation(server_id)
+    return provider.id in (allocation.allocations or {})
+
+
+def placement_audit(lab_hosts):
+    result = lab_hosts["controller"].run(
+        "sudo -u nova /opt/openstack/bin/nova-manage --config-file /etc/nova/nova.conf placement audit --verbose",
+        check=False, timeout=120)
+    return result
+
+
+def assert_consistent_on(cloud, lab_hosts, server, host, disk_id):
+    """Nova, Placement, Neutron, libvirt agree on `host`; the guest booted from the same disk there."""
+    current = cloud.compute.get_server(server.id)
+    assert current.compute_host == host and current.hypervisor_hostname == host
+    assert current.status == "ACTIVE" and not current.task_state, (current.status, current.task_state)
+    assert qemu_hosts(lab_hosts, current.instance_name) == [host]
+    assert defined_hosts(lab_hosts, current.instance_name) == [host]
+    other = [name for name in COMPUTES if name != host][0]
+    assert provider_usage_counts(cloud, host, server.id)
+    assert not provider_usage_counts(cloud, other, server.id), f"{other}'s provider still counts the server"
+    ports = list(cloud.network.ports(device_id=server.id))
+    assert ports and all(port.binding_host_id == host for port in ports)
+    wait_until(lambda: all(cloud.network.get_port(port.id).status == "ACTIVE" for port in ports), 90,
+               what=f"the ports ACTIVE on {host}")
+    audit = placement_audit(lab_hosts)
+    assert audit.returncode == 0, f"placement audit rc {audit.returncode}: {audit.stdout} {audit.stderr}"
+    assert "orphaned" not in audit.stdout.lower() or "0 orphaned" in audit.stdout.lower(), audit.stdout
+    latest = wait_until(lambda: boots(lab_hosts, host, server.id), 120, what=f"the guest booted on {host}")[-1]
+    assert latest["disk_id"] == disk_id, "the disk did not survive the move"
+    return latest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prepared_for_migration(prepared_lab):
+    """Every test here needs the computes prepared by playbooks/site.yml."""
+    return prepared_lab
+
+
+@pytest.fixture(scope="module")
+def server(cloud, lab_hosts):
+    image = cloud.image.find_image("mig-guest") or cloud.create_image(
+        "mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"), disk_format="qcow2",
+        container_format="bare", wait=True, os_shutdown_timeout="5")
+    flavor = cloud.compute.find_flavor("mig-tiny") or cloud.compute.create_flavor(
+        name="mig-tiny", ram=128, vcpus=1, disk=1)
+    network = cloud.network.find_network("mig-manual-net") or cloud.network.create_network(name="mig-manual-net")
+    if not list(cloud.network.subnets(network_id=network.id)):
+        cloud.network.create_subnet(network_id=network.id, cidr="192.168.79.0/24", ip_version=4,
+                                    name="mig-manual-subnet")
+    for stale in cloud.compute.servers(name=f"^{SERVER}$", all_projects=True):
+        cloud.compute.delete_server(stale)
+        cloud.compute.wait_for_delete(stale, wait=120)
+    created = cloud.compute.create_server(name=SERVER, image_id=image.id, flavor_id=flavor.id,
+                                          networks=[{"uuid": network.id}], availability_zone="nova:compute1")
+    created = cloud.compute.wait_for_server(created, wait=300)
+    created.first_boot = wait_until(lambda: boots(lab_hosts, "compute1", created.id), 120,
+                                    what="the guest's first boot")[-1]
+    yield created
+    cloud.compute.delete_server(created)
+    cloud.compute.wait_for_delete(created, wait=180)
+    cloud.network.delete_network(network)
+    print("\nmeasured (manual):", MEASURED)
+
+
+def where(cloud, server):
+    return cloud.compute.get_server(server.id).compute_host
+
+
+def other_than(host):
+    return [name for name in COMPUTES if name != host][0]
+
+
+# -- the move ---------------------------------------------------------------------------
+
+def test_manual_move_and_back(cloud, lab_hosts, server):
+    disk_id = server.first_boot["disk_id"]
+    predicted = manual("compute2", check=True)
+    assert predicted.rc == 0, predicted
+    assert "compute1 -> compute2, cold migration (manual), would move (check mode)" in predicted.text
+    assert where(cloud, server) == "compute1"
+
+    moved = manual("compute2")
+    assert moved.rc == 0, moved
+    report = MANUAL_REPORT.search(moved.text)
+    assert report and report.group(1, 2, 4, 5) == ("compute1", "compute2", "ACTIVE", "compute2"), moved
+    MEASURED["manual compute1->compute2 (playbook wall)"] = moved.wall
+    booted = assert_consistent_on(cloud, lab_hosts, server, "compute2", disk_id)
+    assert booted["boots"] > server.first_boot["boots"]
+    assert lab_hosts["compute1"].run(f"test -e /var/lib/nova/instances/{server.id}", check=False).returncode != 0
+
+    again = manual("compute2")
+    assert again.rc == 0 and "already runs on compute2: nothing to move" in again.text, again
+    assert again.changed == 0
+
+    back = manual("compute1")
+    assert back.rc == 0, back
+    assert_consistent_on(cloud, lab_hosts, server, "compute1", disk_id)
+
+
+def test_copy_time_vs_plain_rsync(cloud, lab_hosts, server):
+    """The copy step of the playbook against a plain `rsync -a` of the same directory, same hosts."""
+    source = where(cloud, server)
+    target = other_than(source)
+    path = f"/var/lib/nova/instances/{server.id}"
+    scratch = f"/var/lib/nova/instances/.rsync-timing-{server.id}"
+    started = time.monotonic()
+    plain = lab_hosts[source].run(f"sudo -u nova rsync -a -e 'ssh -o BatchMode=yes' {path}/ {target}:{scratch}/",
+                                  check=False, timeout=600)
+    MEASURED["plain rsync -a of the instance directory (s)"] = round(time.monotonic() - started, 2)
+    started = time.monotonic()
+    lab_hosts[target].run(f"rm -rf {scratch}")
+    sparse = lab_hosts[source].run(
+        f"sudo -u nova rsync -a --sparse --checksum --delete --exclude='console.log*' -e 'ssh -o BatchMode=yes' "
+        f"{path}/ {target}:{scratch}/ && sudo -u nova rsync -a --checksum --delete --dry-run --itemize-changes "
+        f"--exclude='console.log*' -e 'ssh -o BatchMode=yes' {path}/ {target}:{scratch}/", check=False, timeout=600)
+    MEASURED["manual method's copy + checksum verification (s)"] = round(time.monotonic() - started, 2)
+    lab_hosts[target].run(f"rm -rf {scratch}")
+    # The running guest holds the disk; the timing is what matters here, the copy's consistency is not.
+    assert plain.returncode in (0, 24) and sparse.returncode in (0, 24), (plain.stderr, sparse.stderr)
+    print("\ncopy timing:", {key: value for key, value in MEASURED.items() if "rsync" in key or "copy" in key})
+
+
+# -- bad input: clear error, nothing changed --------------------------------------------------
+
+def test_active_without_permission_to_stop(cloud, lab_hosts, server):
+    host = where(cloud, server)
+    run = migrate(other_than(host), instance=SERVER, mode="cold", cold_method="manual")
+    assert run.rc != 0
+    assert "the manual method shuts it down for the copy" in run.text and "allow_stop=true" in run.text
+    assert qemu_hosts(lab_hosts, server.instance_name) == [host]
+
+
+def test_unknown_database_credentials(cloud, lab_hosts, server):
+    """A wrong password stops the move at the database step; the re-run finishes it."""
+    host = where(cloud, server)
+    target = other_than(host)
+    run = manual(target, nova_db_connection="mysql+pymysql://nova:wrong-password@127.0.0.1/nova")
+    assert run.rc != 0
+    assert "refused user 'nova' (access denied)" in run.text
+    assert "wrong-password" not in run.raw
+    assert where(cloud, server) == host
+    assert defined_hosts(lab_hosts, server.instance_name) == [host]
+    finished = manual(target)
+    assert finished.rc == 0, finished
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+# -- faults: each ends on exactly one host, consistent --------------------------------------
+
+def test_database_unreachable_at_the_update_step(cloud, lab_hosts, server):
+    host = where(cloud, server)
+    target = other_than(host)
+    run = manual(target, nova_db_connection="mysql+pymysql://nova:x@127.0.0.1:3399/nova")
+    assert run.rc != 0
+    assert "cannot connect to nova's database at 127.0.0.1:3399" in run.text
+    assert where(cloud, server) == host and defined_hosts(lab_hosts, server.instance_name) == [host]
+    finished = manual(target)
+    assert finished.rc == 0, finished
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+def test_rsync_killed_mid_copy(cloud, lab_hosts, server):
+    import threading
+
+    host = where(cloud, server)
+    target = other_than(host)
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(run=manual(
+        target, rsync_extra_options="--bwlimit=64")))
+    thread.start()
+    wait_until(lambda: "--bwlimit=64" in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, 240,
+               interval=0.5, what="the slow copy running")
+    lab_hosts[host].run("pkill -KILL -f 'rsync .*--bwlimit=64'", check=False)
+    thread.join(600)
+    run = outcome["run"]
+    assert run.rc != 0 and "Nova's records still name" in run.text, run
+    assert where(cloud, server) == host
+    assert lab_hosts[target].run(f"test -e /var/lib/nova/instances/{server.id}", check=False).returncode != 0, \
+        "a half copy was put in place"
+    finished = manual(target)
+    assert finished.rc == 0, finished
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+def test_interrupted_then_target_nova_compute_down_at_start(cloud, lab_hosts, server):
+    host = where(cloud, server)
+    target = other_than(host)
+    run = manual(target, manual_stop_before="start")
+    assert run.rc != 0 and "Stopped before the step 'start'" in run.text
+    assert where(cloud, server) == target  # the commit point is passed: Nova names the target
+    lab_hosts[target].run("systemctl stop nova-compute")
+    finished = manual(target)
+    assert finished.rc == 0, finished
+    assert lab_hosts[target].run("systemctl is-active nova-compute", check=False).stdout.strip() == "active"
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+def test_failed_verification_rolls_back(cloud, lab_hosts, server):
+    host = where(cloud, server)
+    target = other_than(host)
+    run = manual(target, manual_fail_verification="true", keep_source="true")
+    assert run.rc != 0 and "was rolled back, the server runs on" in run.text, run
+    assert_consistent_on(cloud, lab_hosts, server, host, server.first_boot["disk_id"])
+
+
+def test_source_nova_compute_stopped_before_the_move(cloud, lab_hosts, server):
+    host = where(cloud, server)
+    target = other_than(host)
+    lab_hosts[host].run("systemctl stop nova-compute")
+    try:
+        run = manual(target)
+        assert run.rc == 0, run
+        assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+    finally:
+        lab_hosts[host].run("systemctl start nova-compute")
+        wait_until(lambda: service_state(cloud, host)[0] == "up", 180, interval=5,
+                   what=f"nova-compute on {host} up again")
+    # The returning nova-compute must not resurrect or destroy anything.
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
