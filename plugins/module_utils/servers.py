@@ -111,3 +111,18 @@ def server_summary(server, instances_path=DEFAULT_INSTANCES_PATH):
     )
     summary.update(server_placement(server, instances_path))
     return summary
+
+
+def service_summary(service):
+    """A compute service as compute_service_info and compute_service report it."""
+    return dict(
+        id=service.id,
+        binary=service.binary,
+        host=service.host,
+        zone=service.availability_zone,
+        status=service.status,
+        state=service.state,
+        disabled_reason=service.disabled_reason,
+        forced_down=service.is_forced_down,
+        updated_at=service.updated_at,
+    )

@@ -99,20 +99,7 @@ services:
 '''
 
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
-
-
-def service_summary(service):
-    return dict(
-        id=service.id,
-        binary=service.binary,
-        host=service.host,
-        zone=service.availability_zone,
-        status=service.status,
-        state=service.state,
-        disabled_reason=service.disabled_reason,
-        forced_down=service.is_forced_down,
-        updated_at=service.updated_at,
-    )
+from ansible_collections.novaops.migration.plugins.module_utils.servers import service_summary
 
 
 class ComputeServiceInfoModule(NovaopsModule):
