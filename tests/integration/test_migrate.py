@@ -357,10 +357,11 @@ def test_libvirt_not_listening_on_the_target(cloud, lab_hosts, server):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "on the lab's nova 34.0.0 an abort of a running live migration ends with migration status 'error' and the "
-    "server in ERROR (libvirt's 'job migration out canceled by client' is raised by migrateToURI3 and handled as a "
-    "failure, not a cancel); the module reports it ('the server is ERROR on compute1') but the server is not left "
-    "ACTIVE. To do: check the domain on the source and reset the state, or report it as the operator's step."))
+    "on the lab's nova 34.0.0 an abort of a running live migration ends with migration status 'error', the "
+    "server in ERROR and its port DOWN (libvirt's \"job 'migration out' canceled by client\" from migrateToURI3 is "
+    "handled as a failure, not a cancel). The playbook puts the server back to ACTIVE once libvirt says the guest "
+    "runs on the source (checked here: QEMU only on compute1, the guest ticks on), but the port stays DOWN; "
+    "restarting nova-compute there did not bring it back. To do: find what keeps the port down (OVN binding)."))
 def test_live_migration_that_cannot_finish_in_time_is_aborted(cloud, lab_hosts, server):
     source = assert_runs_only_on(cloud, lab_hosts, server.id, "compute1")
     compute1 = lab_hosts["compute1"]
@@ -373,12 +374,15 @@ def test_live_migration_that_cannot_finish_in_time_is_aborted(cloud, lab_hosts, 
         assert run.rc != 0
         assert "did not finish within 20 s" in run.text, run
         assert "and was aborted: migration" in run.text, run
-        assert "the server is ACTIVE on compute1" in run.text, run
+        # Nova 34 records the cancelled job as a failed migration and the server as ERROR while the guest
+        # runs on: the playbook asks libvirt on the source and puts Nova's record back to ACTIVE.
+        assert ("the server is ACTIVE on compute1" in run.text
+                or "the server is recorded as ACTIVE on compute1 again" in run.text), run
         MEASURED["aborted live migration (playbook wall)"] = run.wall
         assert_runs_only_on(cloud, lab_hosts, server.id, "compute1")
         wait_for_ticks_after(lab_hosts, "compute1", server.id, before[0], before[1])
         latest = sorted(cloud.compute.migrations(server_id=server.id), key=lambda m: m.id)[-1]
-        assert (latest.migration_type, latest.status) == ("live-migration", "cancelled")
+        assert latest.migration_type == "live-migration" and latest.status in ("cancelled", "error"), latest
         assert allocation_hosts(cloud, server.id) == ["compute1"]
         assert_port_on(cloud, server.id, "compute1")
     finally:
