@@ -14,7 +14,6 @@ when a test fails. The tests run in order and share the servers.
 import json
 import os
 import pathlib
-import re
 import subprocess
 import sys
 import time
@@ -22,11 +21,11 @@ import time
 import pytest
 
 from conftest import REPO
+from test_migrate import Run
 
 PLAYBOOK = "playbooks/drain.yml"
 ANSIBLE_PLAYBOOK = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
 OPENSTACK = str(pathlib.Path(sys.executable).parent / "openstack")
-RECAP = re.compile(r"localhost\s*: ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)")
 REASON = "novaops drain test"
 RUNNING = ("mig-drain-run1", "mig-drain-run2")
 STOPPED = "mig-drain-off"
@@ -35,19 +34,6 @@ NAMES = RUNNING + (STOPPED, BROKEN)
 LOGS = REPO / "tests" / "output" / "logs"
 # Durations measured in this run, printed at the end (pytest -s shows them).
 MEASURED = {}
-
-
-class Run:
-    def __init__(self, completed):
-        self.rc = completed.returncode
-        self.raw = completed.stdout + completed.stderr
-        # The YAML callback folds long messages over lines and doubles quotes: compare on one line.
-        self.text = " ".join(self.raw.split()).replace("''", "'")
-        recap = RECAP.search(self.text)
-        self.changed, self.failed = (int(recap.group(1)), int(recap.group(2))) if recap else (None, None)
-
-    def __repr__(self):
-        return f"<ansible-playbook rc={self.rc}>\n{self.raw[-8000:]}"
 
 
 def drain(check=False, run_timeout=900, **extra_vars):
