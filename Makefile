@@ -111,7 +111,7 @@ molecule-vm: venv
 # then run on the prepared lab.
 lab-fresh-tests: venv
 	@mkdir -p $(TEST_LOGS)
-	$(PYTEST_INTEGRATION) -q -rfE tests/integration/test_lab.py 2>&1 | tee $(TEST_LOGS)/lab-fresh.log; exit $${PIPESTATUS[0]}
+	$(PYTEST_INTEGRATION) -q -rfE tests/integration/test_lab.py tests/integration/test_site_fresh.py 2>&1 | tee $(TEST_LOGS)/lab-fresh.log; exit $${PIPESTATUS[0]}
 
 test: check lab-up lab-fresh-tests molecule integration
 
@@ -121,3 +121,10 @@ include lab/lab.mk
 .PHONY: demo
 demo: venv lab-up
 	lab/demo.sh
+
+# Issue 7's benchmark: ours vs the plain tools on the lab, a table on stdout and
+# bench/results/latest.json. BENCH_REPEATS=N A/B pairs per section (default 3),
+# BENCH_ONLY=live,cold to run some sections only (bench/bench.py --help).
+.PHONY: bench
+bench: venv lab-up
+	$(PY) bench/bench.py
