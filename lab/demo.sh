@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job on the lab (make demo): prepare the cloud, create the
 # procedure's resources and myinstance on compute1, live-migrate it to
-# compute2, cold-migrate it back, and report what moved where, how long it
+# compute2, cold-migrate it back, live to compute2 again and back by the
+# manual method (copy + database), and report what moved where, how long it
 # took, and what the guest itself saw. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,15 @@ step "cold migration (api) of myinstance -> compute1" \
   $playbook -i lab/hosts playbooks/migrate.yml -e instance=myinstance -e target=compute1 -e mode=cold
 sleep 10
 booted=$(guest_line compute1 "$uuid" 'novaops-guest: booted')
+# The procedure's own cold migration (copy, chown, database), done right:
+# back to compute2 live, then by hand to compute1.
+step "live migration of myinstance -> compute2" \
+  $playbook -i lab/hosts playbooks/migrate.yml -e instance=myinstance -e target=compute2 -e mode=live
+step "cold migration (manual) of myinstance -> compute1" \
+  $playbook -i lab/hosts playbooks/migrate.yml -e instance=myinstance -e target=compute1 -e mode=cold \
+  -e cold_method=manual -e allow_stop=true
+sleep 10
+booted_manual=$(guest_line compute1 "$uuid" 'novaops-guest: booted')
 
 echo
 echo "=== report"
@@ -46,3 +56,6 @@ echo "myinstance ($uuid): started on $start_host, now $(where myinstance)"
 echo "guest before live migration: ${before:-?}"
 echo "guest after live migration:  ${after_live:-?}"
 echo "guest after cold migration:  ${booted:-?}"
+echo "guest after manual cold migration: ${booted_manual:-?}"
+echo "placement audit (empty means consistent):"
+lab/lab.sh ssh controller "sudo -u nova /opt/openstack/bin/nova-manage --config-file /etc/nova/nova.conf placement audit" || true

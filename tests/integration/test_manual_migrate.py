@@ -7,7 +7,12 @@ agreeing on exactly one host and the guest's disk record intact (the same
 variables (manual_stop_before, a connection URL to a closed port, rsync's
 --bwlimit to make a copy slow enough to kill) rather than by sleeping.
 """
+import os
+import pathlib
 import re
+import signal
+import subprocess
+import threading
 import time
 
 import pytest
@@ -16,6 +21,8 @@ from conftest import REPO, wait_until
 from test_migrate import (COMPUTES, boots, defined_hosts, migrate, qemu_hosts, service_state)
 
 SERVER = "mig-manual"
+SLOW_COPY = "--bwlimit=64"
+LAB_HOSTS_DIR = pathlib.Path(os.environ.get("NOVAOPS_LAB_DIR", "/var/lib/novaops-lab")) / "hosts"
 MEASURED = {}
 MANUAL = dict(mode="cold", cold_method="manual", allow_stop="true")
 MANUAL_REPORT = re.compile(r"([\w.-]+) -> ([\w.-]+), cold migration \(manual\), done in ([\d.]+) s, now (\w+) on "
@@ -88,10 +95,48 @@ def server(cloud, lab_hosts):
     created.first_boot = wait_until(lambda: boots(lab_hosts, "compute1", created.id), 120,
                                     what="the guest's first boot")[-1]
     yield created
+    # Deleting while a nova-compute is down would leave the guest and its files behind there.
+    computes_in_service(cloud, lab_hosts)
     cloud.compute.delete_server(created)
     cloud.compute.wait_for_delete(created, wait=180)
     cloud.network.delete_network(network)
     print("\nmeasured (manual):", MEASURED)
+
+
+def in_host_namespaces(name, command):
+    """Run a command as the lab's own root inside a host's namespaces (mounts a container may not do)."""
+    pid = (LAB_HOSTS_DIR / name / "nspawn.pid").read_text().strip()
+    init = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True, check=True).stdout.split()[0]
+    return subprocess.run(["nsenter", "-t", init, "-a", "--", "sh", "-c", command], capture_output=True,
+                          text=True, check=True, timeout=60)
+
+
+def untouched(cloud, lab_hosts, server, host):
+    """Nothing changed: still ACTIVE on host, running there only."""
+    current = cloud.compute.get_server(server.id)
+    assert (current.compute_host, current.status) == (host, "ACTIVE"), (current.compute_host, current.status)
+    assert qemu_hosts(lab_hosts, server.instance_name) == [host]
+
+
+def slow_manual_run_in_background(target):
+    """A manual move whose copy is slowed down enough to interrupt it; returns (thread, outcome)."""
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(run=manual(target, rsync_extra_options=SLOW_COPY)))
+    thread.start()
+    return thread, outcome
+
+
+def wait_for_the_slow_copy(lab_hosts, host):
+    wait_until(lambda: SLOW_COPY in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, 240,
+               interval=0.5, what="the slow copy running")
+
+
+def computes_in_service(cloud, lab_hosts):
+    """Every compute's nova-compute running and seen up, whatever a test left behind."""
+    for name in COMPUTES:
+        lab_hosts[name].run("systemctl start nova-compute")
+    for name in COMPUTES:
+        wait_until(lambda: service_state(cloud, name)[0] == "up", 180, interval=5, what=f"nova-compute on {name} up")
 
 
 def where(cloud, server):
@@ -194,17 +239,11 @@ def test_database_unreachable_at_the_update_step(cloud, lab_hosts, server):
 
 
 def test_rsync_killed_mid_copy(cloud, lab_hosts, server):
-    import threading
-
     host = where(cloud, server)
     target = other_than(host)
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.update(run=manual(
-        target, rsync_extra_options="--bwlimit=64")))
-    thread.start()
-    wait_until(lambda: "--bwlimit=64" in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, 240,
-               interval=0.5, what="the slow copy running")
-    lab_hosts[host].run("pkill -KILL -f 'rsync .*--bwlimit=64'", check=False)
+    thread, outcome = slow_manual_run_in_background(target)
+    wait_for_the_slow_copy(lab_hosts, host)
+    lab_hosts[host].run(f"pkill -KILL -f 'rsync .*{SLOW_COPY}'", check=False)
     thread.join(600)
     run = outcome["run"]
     assert run.rc != 0 and "Nova's records still name" in run.text, run
@@ -223,9 +262,12 @@ def test_interrupted_then_target_nova_compute_down_at_start(cloud, lab_hosts, se
     assert run.rc != 0 and "Stopped before the step 'start'" in run.text
     assert where(cloud, server) == target  # the commit point is passed: Nova names the target
     lab_hosts[target].run("systemctl stop nova-compute")
-    finished = manual(target)
-    assert finished.rc == 0, finished
-    assert lab_hosts[target].run("systemctl is-active nova-compute", check=False).stdout.strip() == "active"
+    try:
+        finished = manual(target)
+        assert finished.rc == 0, finished
+        assert lab_hosts[target].run("systemctl is-active nova-compute", check=False).stdout.strip() == "active"
+    finally:
+        computes_in_service(cloud, lab_hosts)
     assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
 
 
@@ -246,8 +288,77 @@ def test_source_nova_compute_stopped_before_the_move(cloud, lab_hosts, server):
         assert run.rc == 0, run
         assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
     finally:
-        lab_hosts[host].run("systemctl start nova-compute")
-        wait_until(lambda: service_state(cloud, host)[0] == "up", 180, interval=5,
-                   what=f"nova-compute on {host} up again")
+        computes_in_service(cloud, lab_hosts)
     # The returning nova-compute must not resurrect or destroy anything.
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+def test_target_not_reachable_by_nova_over_ssh(cloud, lab_hosts, server):
+    host = where(cloud, server)
+    target = other_than(host)
+    keys = "/var/lib/nova/.ssh/authorized_keys"
+    lab_hosts[target].run(f"mv {keys} {keys}.away")
+    try:
+        run = manual(target)
+    finally:
+        lab_hosts[target].run(f"mv {keys}.away {keys}")
+    assert run.rc != 0 and f"nova on {host} cannot ssh to" in run.text and "Nothing was changed" in run.text, run
+    untouched(cloud, lab_hosts, server, host)
+
+
+def test_target_out_of_disk_space(cloud, lab_hosts, server):
+    """A target too small for the copy is refused before the server is stopped."""
+    host = where(cloud, server)
+    target = other_than(host)
+    instances = "/var/lib/nova/instances"
+    in_host_namespaces(target, f"mount -t tmpfs -o size=4m,mode=0755,uid=$(id -u nova),gid=$(id -g nova) "
+                               f"novaops-full {instances}")
+    try:
+        run = manual(target)
+    finally:
+        in_host_namespaces(target, f"umount {instances}")
+    assert run.rc != 0 and f"{target} has" in run.text and "MiB free" in run.text, run
+    assert "Nothing was changed" in run.text
+    untouched(cloud, lab_hosts, server, host)
+
+
+def test_network_cut_during_the_copy(cloud, lab_hosts, server):
+    """The target's cable pulled mid-copy: the copy fails within a minute, the re-run finishes the move."""
+    host = where(cloud, server)
+    target = other_than(host)
+    thread, outcome = slow_manual_run_in_background(target)
+    wait_for_the_slow_copy(lab_hosts, host)
+    link = f"vb-{target}"
+    subprocess.run(["ip", "link", "set", link, "down"], check=True)
+    try:
+        wait_until(lambda: SLOW_COPY not in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, 120,
+                   interval=2, what="the copy giving up on the cut network")
+    finally:
+        subprocess.run(["ip", "link", "set", link, "up"], check=True)
+    thread.join(600)
+    run = outcome["run"]
+    assert run.rc != 0 and "Nova's records still name" in run.text, run
+    assert where(cloud, server) == host
+    wait_until(lambda: service_state(cloud, target)[0] == "up", 180, interval=5, what=f"{target} up again")
+    finished = manual(target)
+    assert finished.rc == 0, finished
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+def test_playbook_killed_mid_copy_then_rerun(cloud, lab_hosts, server):
+    """ansible-playbook killed (as by a closed terminal) while it copies: the re-run finishes the move."""
+    host = where(cloud, server)
+    target = other_than(host)
+    thread, outcome = slow_manual_run_in_background(target)
+    wait_for_the_slow_copy(lab_hosts, host)
+    playbooks = subprocess.run(["pgrep", "-f", f"ansible-playbook .*{SLOW_COPY}"], capture_output=True,
+                               text=True, check=False).stdout.split()
+    assert playbooks, "the running ansible-playbook was not found"
+    for pid in playbooks:
+        os.kill(int(pid), signal.SIGKILL)
+    thread.join(120)
+    assert outcome["run"].rc != 0
+    assert where(cloud, server) == host
+    finished = manual(target)
+    assert finished.rc == 0, finished
     assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
