@@ -122,7 +122,7 @@ demo: venv lab-up
 	lab/demo.sh
 
 # Issue 7's benchmark: ours vs the plain tools on the lab, a table on stdout and
-# bench/results/latest.json. BENCH_REPEATS=N A/B pairs per section (default 3),
+# bench/results/latest.json. BENCH_REPEATS=N A/B pairs per section (default 2),
 # BENCH_ONLY=live,cold to run some sections only (bench/bench.py --help).
 .PHONY: bench
 bench: venv lab-up
