@@ -21,8 +21,8 @@ $(VENV)/.installed: requirements/dev.lock
 # ansible-test and the `ansible_collections.novaops.migration` imports need the
 # collection at ansible_collections/<namespace>/<name>. The tree is a copy (not
 # symlinks, which ansible-test rejects) of every file git knows about or would
-# add (tracked + untracked-not-ignored), minus lab/, the test environment,
-# which is not collection content, and .collections/, the link that lets
+# add (tracked + untracked-not-ignored), minus lab/ and bench/ (the test
+# environment and its benchmark, not collection content), and .collections/, the link that lets
 # ansible.cfg find this checkout as a collection. Copied with tar: rsync is not on every
 # machine this runs on. The copy gets its own (empty) git repository: else
 # ansible-test walks up to this repository, where .build/ is ignored, and
@@ -38,7 +38,7 @@ MODULES = $(basename $(notdir $(wildcard $(COLLECTION_DIR)/plugins/modules/*.py)
 collection-tree: venv
 	rm -rf $(COLLECTION_DIR)
 	mkdir -p $(COLLECTION_DIR)
-	git ls-files -z --cached --others --exclude-standard -- . ':!:lab/' ':!:.collections/' \
+	git ls-files -z --cached --others --exclude-standard -- . ':!:lab/' ':!:bench/' ':!:.collections/' \
 		| xargs -0 -r sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh \
 		| tar --null -T - -cf - | tar -xf - -C $(COLLECTION_DIR)
 	git -C $(COLLECTION_DIR) init -q
