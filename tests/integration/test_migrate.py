@@ -354,6 +354,11 @@ def test_libvirt_not_listening_on_the_target(cloud, lab_hosts, server):
         compute2.run(f"systemctl stop libvirtd.service {LIBVIRT_UNITS} libvirtd-tcp.socket && "
                      f"systemctl start {LIBVIRT_UNITS} libvirtd-tcp.socket && systemctl start libvirtd.service")
         wait_until(lambda: ":16509" in compute2.run("ss -ltn").stdout, 30, what="libvirt listening on compute2 again")
+        # nova-compute disabled itself when libvirt went away ("AUTO: Connection to libvirt lost"); it
+        # enables itself again once it reconnects, which a restart makes happen now.
+        compute2.run("systemctl restart nova-compute")
+        wait_until(lambda: service_state(cloud, "compute2") == ("up", "enabled"), 180, interval=5,
+                   what="nova-compute on compute2 up and enabled again")
 
 
 def test_live_migration_that_cannot_finish_in_time_is_aborted(cloud, lab_hosts, server):
