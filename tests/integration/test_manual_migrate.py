@@ -139,6 +139,13 @@ def computes_in_service(cloud, lab_hosts):
         wait_until(lambda: service_state(cloud, name)[0] == "up", 180, interval=5, what=f"nova-compute on {name} up")
 
 
+def rerun_finishes_the_move(cloud, lab_hosts, server, target):
+    """The same command run again completes the move, consistent on the target with the guest's disk."""
+    finished = manual(target)
+    assert finished.rc == 0, finished
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
 def where(cloud, server):
     return cloud.compute.get_server(server.id).compute_host
 
@@ -219,9 +226,7 @@ def test_unknown_database_credentials(cloud, lab_hosts, server):
     assert "wrong-password" not in run.raw
     assert where(cloud, server) == host
     assert defined_hosts(lab_hosts, server.instance_name) == [host]
-    finished = manual(target)
-    assert finished.rc == 0, finished
-    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+    rerun_finishes_the_move(cloud, lab_hosts, server, target)
 
 
 # -- faults: each ends on exactly one host, consistent --------------------------------------
@@ -233,9 +238,7 @@ def test_database_unreachable_at_the_update_step(cloud, lab_hosts, server):
     assert run.rc != 0
     assert "cannot connect to nova's database at 127.0.0.1:3399" in run.text
     assert where(cloud, server) == host and defined_hosts(lab_hosts, server.instance_name) == [host]
-    finished = manual(target)
-    assert finished.rc == 0, finished
-    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+    rerun_finishes_the_move(cloud, lab_hosts, server, target)
 
 
 def test_rsync_killed_mid_copy(cloud, lab_hosts, server):
@@ -250,9 +253,7 @@ def test_rsync_killed_mid_copy(cloud, lab_hosts, server):
     assert where(cloud, server) == host
     assert lab_hosts[target].run(f"test -e /var/lib/nova/instances/{server.id}", check=False).returncode != 0, \
         "a half copy was put in place"
-    finished = manual(target)
-    assert finished.rc == 0, finished
-    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+    rerun_finishes_the_move(cloud, lab_hosts, server, target)
 
 
 def test_interrupted_then_target_nova_compute_down_at_start(cloud, lab_hosts, server):
@@ -340,9 +341,7 @@ def test_network_cut_during_the_copy(cloud, lab_hosts, server):
     assert run.rc != 0 and "Nova's records still name" in run.text, run
     assert where(cloud, server) == host
     wait_until(lambda: service_state(cloud, target)[0] == "up", 180, interval=5, what=f"{target} up again")
-    finished = manual(target)
-    assert finished.rc == 0, finished
-    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+    rerun_finishes_the_move(cloud, lab_hosts, server, target)
 
 
 def test_playbook_killed_mid_copy_then_rerun(cloud, lab_hosts, server):
@@ -359,6 +358,4 @@ def test_playbook_killed_mid_copy_then_rerun(cloud, lab_hosts, server):
     thread.join(120)
     assert outcome["run"].rc != 0
     assert where(cloud, server) == host
-    finished = manual(target)
-    assert finished.rc == 0, finished
-    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+    rerun_finishes_the_move(cloud, lab_hosts, server, target)
