@@ -90,6 +90,40 @@ options:
     default: 1800
 '''
 
+    # Following a move that runs in the background.
+    PROGRESS = r'''
+options:
+  progress_file:
+    description:
+      - File on the host running the module to which each change of the move is appended as a line of JSON (the
+        entries of RV(progress), with C(migration_id)), while the module waits.
+      - Lets a playbook that runs the module in the background (C(async)) show the progress by reading the file,
+        without another call to the cloud.
+    type: path
+'''
+
+    # A running server's ports once it is where it should be (after a move, or its record put back).
+    PORTS = r'''
+options:
+  ports_timeout:
+    description:
+      - Seconds to wait, once the server is verified where it should be and its guest runs, for Neutron to report
+        its ports C(ACTIVE) (and again after O(repair_port_status) acted).
+    type: int
+    default: 15
+  repair_port_status:
+    description:
+      - When a port is still not C(ACTIVE) after O(ports_timeout), turn its admin state off and on so Neutron reads
+        its status again; the guest's traffic on it pauses for about a second.
+      - ML2/OVN sets a port's status only when OVN reports a change; when OVN kept the port up through a move (the
+        target claimed it before Neutron activated its binding, or an aborted move left it on the source), no change
+        comes and Neutron keeps the port C(DOWN) for good.
+      - With V(false), such ports are only reported, with a warning.
+      - Ports whose admin state is off are left alone.
+    type: bool
+    default: true
+'''
+
     # Every module belongs to the action group, so module_defaults can set the cloud once.
     ACTION_GROUP = r'''
 attributes:

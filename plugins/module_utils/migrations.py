@@ -12,10 +12,15 @@ modules watch the three together (MigrationWatch) rather than the server's
 status alone: a failed live migration also ends with the server ACTIVE.
 """
 
+import json
+
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
     NovaopsModule, sdk_exceptions,
 )
-from ansible_collections.novaops.migration.plugins.module_utils.servers import fault_message
+from ansible_collections.novaops.migration.plugins.module_utils.servers import fault_message, port_summary
+
+# Nova power states in which the guest's ports are plugged and Neutron reports them ACTIVE: running, paused.
+GUEST_UP_POWER_STATES = (1, 3)
 
 # migration_type of Nova's migration records.
 LIVE_MIGRATION = 'live-migration'
@@ -42,6 +47,19 @@ COLD_MIGRATION_HOST_MICROVERSION = '2.56'
 
 PROGRESS_FIELDS = ('memory_total_bytes', 'memory_processed_bytes', 'memory_remaining_bytes',
                    'disk_total_bytes', 'disk_processed_bytes', 'disk_remaining_bytes')
+
+
+def ports_argument_spec():
+    """Options of the modules that settle a server's ports after a move (settle_ports)."""
+    return dict(
+        ports_timeout=dict(type='int', default=15),
+        repair_port_status=dict(type='bool', default=True),
+    )
+
+
+def move_followup_argument_spec():
+    """Options of the modules that move a server: where to report progress, how to settle its ports."""
+    return dict(progress_file=dict(type='path'), **ports_argument_spec())
 
 
 def percent_copied(total, remaining):
@@ -118,8 +136,10 @@ class MigrationWatch(object):
     # Most samples kept in the timeline; further ones replace the latest.
     MAX_SAMPLES = 200
 
-    def __init__(self, module, server_id, migration_types, known_ids=(), migration_id=None, started=None):
+    def __init__(self, module, server_id, migration_types, known_ids=(), migration_id=None, started=None,
+                 progress_file=None):
         self.module = module
+        self.progress_file = progress_file
         self.server_id = server_id
         self.migration_types = tuple(migration_types)
         self.known_ids = set(known_ids)
@@ -186,6 +206,18 @@ class MigrationWatch(object):
             self.samples[-1] = sample
         else:
             self.samples.append(sample)
+        self._report(sample)
+
+    def _report(self, sample):
+        """Append the sample to the progress file, which a playbook reads without another API call."""
+        if not self.progress_file:
+            return
+        try:
+            with open(self.progress_file, 'a') as stream:
+                stream.write(json.dumps(dict(sample, migration_id=self.migration_id), sort_keys=True) + '\n')
+        except (IOError, OSError) as error:
+            self.module.warn('cannot write the progress to %s (%s); the move goes on' % (self.progress_file, error))
+            self.progress_file = None
 
     def migration(self):
         """Summary of the migration record seen last, or None."""
@@ -259,6 +291,56 @@ class MigrationModule(NovaopsModule):
                 reason = event.details or last_line(event.traceback) or latest.message or 'no details'
                 return "%s failed in %s on %s: %s" % (latest.action, event.event, event.host or 'unknown host', reason)
         return latest.message
+
+    def ports_after_move(self, server):
+        """(port summaries, ids of ports nudged) of a moved server; only a running guest's ports must be ACTIVE."""
+        if server.power_state not in GUEST_UP_POWER_STATES:
+            return [port_summary(port) for port in self.conn.network.ports(device_id=server.id)], []
+        return self.settle_ports(server.id, self.params['ports_timeout'], self.params['repair_port_status'])
+
+    def settle_ports(self, server_id, timeout, repair):
+        """The server's ports once Neutron reports them ACTIVE; returns (port summaries, ids of ports nudged).
+
+        After a move Neutron marks a port DOWN until its backend reports it up
+        on the new host. ML2/OVN sets the status only when the port's up flag
+        changes in OVN; when the flag never dropped during the move (the target
+        had claimed the port before Neutron activated its binding) Neutron
+        keeps the port DOWN for good although traffic flows. Turning its admin
+        state off and on makes Neutron read the status again.
+        """
+        ports, stuck = self._ports_not_active(server_id)
+        ports, stuck = self._wait_ports_active(server_id, ports, stuck, timeout)
+        nudged = []
+        if stuck and repair:
+            for port in stuck:
+                self.conn.network.update_port(port, is_admin_state_up=False)
+                self.conn.network.update_port(port, is_admin_state_up=True)
+                nudged.append(port.id)
+            ports, stuck = self._wait_ports_active(server_id, ports, stuck, timeout, first_look=True)
+            self.warn('Neutron still reported port%s %s DOWN %s s after the move; %s admin state was turned off '
+                      'and on so Neutron reads the status again: %s.'
+                      % ('s' if len(nudged) > 1 else '', ', '.join(nudged), timeout,
+                         'their' if len(nudged) > 1 else 'its',
+                         'still not ACTIVE' if stuck else 'ACTIVE now'))
+        if stuck:
+            self.warn("port%s %s of the server %s not ACTIVE (%s) after the move; check with `openstack port show`."
+                      % ('s' if len(stuck) > 1 else '', ', '.join(port.id for port in stuck),
+                         'are' if len(stuck) > 1 else 'is', ', '.join(port.status or '?' for port in stuck)))
+        return [port_summary(port) for port in ports], nudged
+
+    def _ports_not_active(self, server_id):
+        ports = list(self.conn.network.ports(device_id=server_id))
+        # A port an operator turned off is DOWN on purpose.
+        return ports, [port for port in ports if port.status != 'ACTIVE' and port.is_admin_state_up is not False]
+
+    def _wait_ports_active(self, server_id, ports, stuck, timeout, first_look=False):
+        deadline = self._clock() + timeout
+        while first_look or (stuck and self._clock() < deadline):
+            if not first_look:
+                self._sleep(min(self.poll_interval, max(deadline - self._clock(), 0)))
+            first_look = False
+            ports, stuck = self._ports_not_active(server_id)
+        return ports, stuck
 
     def explain_failed_move(self, server, migration):
         """Nova's reasons for a failed move: the server's fault, else the failed instance action."""

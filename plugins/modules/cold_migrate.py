@@ -79,6 +79,8 @@ options:
 extends_documentation_fragment:
   - novaops.migration.openstack
   - novaops.migration.openstack.MIGRATION_WAIT
+  - novaops.migration.openstack.PROGRESS
+  - novaops.migration.openstack.PORTS
   - novaops.migration.openstack.ACTION_GROUP
   - ansible.builtin.action_common_attributes
 attributes:
@@ -247,11 +249,20 @@ instance_dir:
   type: str
   sample: /var/lib/nova/instances/2b4c1a0e-8f7d-4e6c-9b5a-3d2c1b0a9f8e
 ports:
-  description: The server's ports and the host each is bound to.
-  returned: manual_step=plan, records, rollback
+  description:
+    - The server's ports and the host each is bound to.
+    - After a verified move with O(method=api), also their status (a running server's ports once Neutron reports
+      them C(ACTIVE), see O(ports_timeout)) and the other fields of M(novaops.migration.server_info)'s ports.
+  returned: O(method=api) when the move was verified; manual_step=plan, records, rollback
   type: list
   elements: dict
   sample: [{id: 5e0c9d1f-3f2a-4c55-8d0e-6a7b8c9d0e1f, binding_host: compute1}]
+repaired_ports:
+  description: Ids of the ports whose admin state was cycled because Neutron kept them DOWN (O(repair_port_status)).
+  returned: O(method=api) when the move was verified
+  type: list
+  elements: str
+  sample: []
 actions:
   description: What the module did (or would do), in order - C(migrate), C(confirm), C(revert); with
     O(method=manual) C(stop), C(allocations), C(port ID), C(start) or C(reboot HARD).
@@ -264,6 +275,7 @@ actions:
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
     COLD_MIGRATION, COLD_MIGRATION_HOST_MICROVERSION, FAILED_STATUSES, RESIZE, MigrationModule, MigrationWatch,
+    move_followup_argument_spec,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.manual_move import (
     CONSUMER_GENERATION_MICROVERSION, RecordMoveError, move_allocations, node_of, port_bindings, rebind_ports,
@@ -287,6 +299,7 @@ class ColdMigrateModule(MigrationModule):
         manual_step=dict(type='str', choices=['plan', 'stop', 'records', 'start', 'rollback']),
         source_host=dict(type='str'),
         allow_stop=dict(type='bool', default=False),
+        **move_followup_argument_spec()
     )
     module_kwargs = dict(supports_check_mode=True)
     wait_timeout = MIGRATION_TIMEOUT
@@ -330,7 +343,8 @@ class ColdMigrateModule(MigrationModule):
                                 **predicted_result)
 
         self.watch = MigrationWatch(self, server.id, [COLD_MIGRATION, RESIZE],
-                                    known_ids=self.known_migration_ids(server.id))
+                                    known_ids=self.known_migration_ids(server.id),
+                                    progress_file=self.params['progress_file'])
         self.conn.compute.migrate_server(server, host=target)
         if not self.params['wait']:
             self._exit(self.watch.poll().server)
@@ -350,7 +364,7 @@ class ColdMigrateModule(MigrationModule):
         if self.params['confirm'] and not self.confirmed:
             moved = self._confirm(moved, server.status)
         self._verify_power_state(moved, server.status)
-        self._exit(moved)
+        self._exit(moved, settle=True)
 
     # -- method: manual ------------------------------------------------------
     # The manual move spans three hosts (source, target, the database) and a
@@ -524,7 +538,8 @@ class ColdMigrateModule(MigrationModule):
                                "revert %s`) first."
                                % (server.name, server.id, server.compute_host, earlier, earlier_source, server.id,
                                   server.id))
-        self.watch = MigrationWatch(self, server.id, [COLD_MIGRATION], migration_id=migration.id)
+        self.watch = MigrationWatch(self, server.id, [COLD_MIGRATION], migration_id=migration.id,
+                                    progress_file=self.params['progress_file'])
         self.watch.poll()
         if not self.params['confirm']:
             self.exit_json(False, diff=self.diff(self._where(server), self._where(server)), **self._result(server))
@@ -537,7 +552,7 @@ class ColdMigrateModule(MigrationModule):
                                 **predicted_result)
         moved = self._confirm(server, power_before)
         self._verify_power_state(moved, power_before)
-        self._exit(moved)
+        self._exit(moved, settle=True)
 
     # -- wait ----------------------------------------------------------------
     @staticmethod
@@ -632,9 +647,12 @@ class ColdMigrateModule(MigrationModule):
             actions=self.actions,
         )
 
-    def _exit(self, server):
+    def _exit(self, server, settle=False):
+        result = self._result(server)
+        if settle:
+            result['ports'], result['repaired_ports'] = self.ports_after_move(server)
         self.exit_json(True, diff=self.diff(dict(host=self.source, status=self.before['status']),
-                                            self._where(server)), **self._result(server))
+                                            self._where(server)), **result)
 
 
 def main():

@@ -15,7 +15,9 @@ description:
     migration also ends ACTIVE, on the source) - the server is on the target host, C(ACTIVE), has no task in
     progress, and Nova's migration record is C(completed).
   - While waiting the module samples the bytes of memory and disk copied from the migration record, and returns
-    them as RV(progress).
+    them as RV(progress) (and appends them to O(progress_file) as they come).
+  - Once the move is verified, the server's ports are awaited C(ACTIVE) on the target (see O(repair_port_status)
+    for a port Neutron keeps C(DOWN)) and returned as RV(ports).
   - A server already on O(target_host) is left alone (C(changed=false)). A server that is C(SHUTOFF) cannot be
     live-migrated, use M(novaops.migration.cold_migrate); a server in C(ERROR) fails the task with Nova's fault.
   - A live migration of this server already in progress (for example left by an earlier run that timed out) is
@@ -59,6 +61,8 @@ options:
 extends_documentation_fragment:
   - novaops.migration.openstack
   - novaops.migration.openstack.MIGRATION_WAIT
+  - novaops.migration.openstack.PROGRESS
+  - novaops.migration.openstack.PORTS
   - novaops.migration.openstack.ACTION_GROUP
   - ansible.builtin.action_common_attributes
 attributes:
@@ -146,6 +150,19 @@ duration:
   returned: always
   type: float
   sample: 11.4
+ports:
+  description: The server's ports after the move, with their status and the host each is bound to.
+  returned: when the move was verified
+  type: list
+  elements: dict
+  sample: [{id: 5e0c9d1f-3f2a-4c55-8d0e-6a7b8c9d0e1f, status: ACTIVE, binding_host: compute2,
+            network_id: 0d4f2a3e-1b2c-4d5e-8f9a-0b1c2d3e4f5a, mac_address: "fa:16:3e:12:34:56"}]
+repaired_ports:
+  description: Ids of the ports whose admin state was cycled because Neutron kept them DOWN (O(repair_port_status)).
+  returned: when the move was verified
+  type: list
+  elements: str
+  sample: []
 progress:
   description:
     - Timeline of the move, one entry each time something changed, seconds since the request in C(elapsed).
@@ -176,6 +193,7 @@ from ansible_collections.novaops.migration.plugins.module_utils.openstack import
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
     ABORT_MICROVERSION, ABORTABLE_STATUSES, FAILED_STATUSES, FINAL_STATUSES, FORCE_COMPLETE_MICROVERSION,
     LIVE_MIGRATION, LIVE_MIGRATION_HOST_MICROVERSION, LIVE_MIGRATION_MICROVERSION, MigrationModule, MigrationWatch,
+    move_followup_argument_spec,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
     TRANSITIONAL_STATUSES, fault_message, server_summary,
@@ -201,6 +219,7 @@ class LiveMigrateModule(MigrationModule):
         block_migration=dict(type='raw', default='auto'),
         on_timeout=dict(type='str', default='abort', choices=['abort', 'force_complete', 'fail']),
         grace_timeout=dict(type='int', default=300),
+        **move_followup_argument_spec()
     )
     module_kwargs = dict(supports_check_mode=True)
     wait_timeout = MIGRATION_TIMEOUT
@@ -236,10 +255,12 @@ class LiveMigrateModule(MigrationModule):
         # act
         self.actions = actions
         if running is None:
-            watch = MigrationWatch(self, server.id, [LIVE_MIGRATION], known_ids=self.known_migration_ids(server.id))
+            watch = MigrationWatch(self, server.id, [LIVE_MIGRATION], known_ids=self.known_migration_ids(server.id),
+                                   progress_file=self.params['progress_file'])
             self.conn.compute.live_migrate_server(server, host=target, block_migration=block_migration)
         else:
-            watch = MigrationWatch(self, server.id, [LIVE_MIGRATION], migration_id=running.id)
+            watch = MigrationWatch(self, server.id, [LIVE_MIGRATION], migration_id=running.id,
+                                   progress_file=self.params['progress_file'])
         self.watch = watch
         if not self.params['wait']:
             snapshot = watch.poll()
@@ -252,7 +273,8 @@ class LiveMigrateModule(MigrationModule):
 
         # verify
         self._verify(snapshot)
-        self._exit(snapshot)
+        ports, nudged = self.ports_after_move(snapshot.server)
+        self._exit(snapshot, ports=ports, repaired_ports=nudged)
 
     # -- find / decide -------------------------------------------------------
     def _migration_in_progress(self, server):
@@ -450,8 +472,8 @@ class LiveMigrateModule(MigrationModule):
             actions=self.actions,
         )
 
-    def _exit(self, snapshot):
-        result = self._result(snapshot)
+    def _exit(self, snapshot, **settled):
+        result = dict(self._result(snapshot), **settled)
         self.exit_json(True, diff=self.diff(dict(host=self.source), dict(host=result['server'].get('host'))),
                        **result)
 

@@ -14,6 +14,8 @@ description:
   - This changes only Nova's record, never the guest. Use it after checking where the guest really runs,
     for example when a failed or aborted migration left a server in C(ERROR) although its guest still runs
     on its host (the migrate playbook does that check with libvirt before it calls this module).
+  - When the server is recorded C(ACTIVE) again and its guest is up, its ports are awaited C(ACTIVE) in Neutron
+    (see O(repair_port_status)) - the failure that left the server in C(ERROR) may have left them C(DOWN) as well.
   - Needs an administrator (the C(os_compute_api:os-admin-actions:reset_state) policy).
 options:
   server:
@@ -29,6 +31,7 @@ options:
     default: active
 extends_documentation_fragment:
   - novaops.migration.openstack
+  - novaops.migration.openstack.PORTS
   - novaops.migration.openstack.ACTION_GROUP
   - ansible.builtin.action_common_attributes
 attributes:
@@ -73,18 +76,31 @@ previous_status:
   returned: success
   type: str
   sample: ERROR
+ports:
+  description: The server's ports with their status and binding host, once settled.
+  returned: when the server was recorded C(ACTIVE) again
+  type: list
+  elements: dict
+  sample: [{id: 5e0c9d1f-3f2a-4c55-8d0e-6a7b8c9d0e1f, status: ACTIVE, binding_host: compute1}]
+repaired_ports:
+  description: Ids of the ports whose admin state was cycled because Neutron kept them DOWN.
+  returned: when the server was recorded C(ACTIVE) again
+  type: list
+  elements: str
+  sample: [5e0c9d1f-3f2a-4c55-8d0e-6a7b8c9d0e1f]
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
+from ansible_collections.novaops.migration.plugins.module_utils.migrations import MigrationModule, ports_argument_spec
 
 # What Nova shows for each state this module records (with no task in progress).
 SHOWN_AS = dict(active='ACTIVE', error='ERROR')
 
 
-class ServerStateModule(NovaopsModule):
+class ServerStateModule(MigrationModule):
     argument_spec = dict(
         server=dict(type='str', required=True),
         state=dict(type='str', default='active', choices=['active', 'error']),
+        **ports_argument_spec()
     )
     module_kwargs = dict(supports_check_mode=True)
 
@@ -102,12 +118,16 @@ class ServerStateModule(NovaopsModule):
                                 previous_status=server.status)
 
         self.conn.compute.reset_server_state(server, self.params['state'])
-        after = self._summary(self.conn.compute.get_server(server.id))
+        current = self.conn.compute.get_server(server.id)
+        after = self._summary(current)
         if after['status'] != wanted:
             self.fail_json(msg="server '%s' (%s) is %s after resetting its state to %s"
                                % (server.name, server.id, after['status'], self.params['state']),
                            server=after, previous_status=server.status)
-        self.exit_json(True, diff=self.diff(before, after), server=after, previous_status=server.status)
+        settled = {}
+        if wanted == 'ACTIVE':
+            settled['ports'], settled['repaired_ports'] = self.ports_after_move(current)
+        self.exit_json(True, diff=self.diff(before, after), server=after, previous_status=server.status, **settled)
 
     @staticmethod
     def _summary(server):

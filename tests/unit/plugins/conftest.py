@@ -260,6 +260,8 @@ class FakeNetworkProxy(FakeProxy):
         super().__init__(cloud)
         self.subnet_bodies = {}
         self.port_bodies = {}
+        # Port id -> statuses that successive ports() calls report, as Neutron settles a port after a move.
+        self.pending_port_statuses = {}
 
     # networks
     def add_network(self, **attrs):
@@ -323,7 +325,19 @@ class FakeNetworkProxy(FakeProxy):
 
     def ports(self, **query):
         self._record('ports', **query)
+        for port_id, statuses in self.pending_port_statuses.items():
+            if statuses:
+                self.port_bodies[port_id]['status'] = statuses.pop(0)
         return [Port(**attrs) for attrs in self.port_bodies.values() if self._matches(attrs, query)]
+
+    def update_port(self, port, **attrs):
+        self._record('update_port', port.id, **attrs)
+        body = self.port_bodies[port.id]
+        body.update(attrs)
+        # Like ML2/OVN: a port whose admin state comes back up is read again from the backend, where it is up.
+        if attrs.get('is_admin_state_up') is True and not self.pending_port_statuses.get(port.id):
+            body['status'] = 'ACTIVE'
+        return Port(**body)
 
     def get_port(self, port):
         self._record('get_port', port)

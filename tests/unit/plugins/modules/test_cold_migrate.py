@@ -166,6 +166,16 @@ def test_no_wait_returns_after_the_request(run_module, lab):
 
 # -- method: manual ---------------------------------------------------------------------
 
+@pytest.mark.parametrize('status, settled', [('ACTIVE', 'ACTIVE'), ('SHUTOFF', 'DOWN')])
+def test_a_running_servers_ports_are_settled_a_stopped_ones_only_listed(run_module, lab, status, settled):
+    server = lab.compute.add_server(status=status)
+    port = lab.network.add_port(device_id=server.id, binding_host_id='compute2', status='DOWN', is_admin_state_up=True)
+    result = move(run_module)
+    # A stopped guest's port is DOWN with nothing wrong: it is left as it is.
+    assert [(p['id'], p['status']) for p in result['ports']] == [(port.id, settled)]
+    assert result['repaired_ports'] == ([port.id] if status == 'ACTIVE' else [])
+
+
 @pytest.fixture
 def manual_lab(lab, fakes):
     """The lab fake plus what the manual steps call: allocations, port updates, a hard reboot."""

@@ -2,6 +2,8 @@
 # Copyright: (c) 2026, novaops.migration contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import json
+
 import pytest
 
 from ansible_collections.novaops.migration.plugins.modules.live_migrate import (
@@ -202,3 +204,65 @@ def test_completed_but_on_another_host_is_not_success(run_module, lab, server, f
     result = move(run_module)
     assert result['failed']
     assert 'could not be verified: the server is on compute3, not on compute2' in result['msg']
+
+
+# -- the ports after the move ------------------------------------------------------
+
+def port_of(lab, server, status='DOWN', **body):
+    return lab.network.add_port(device_id=server.id, binding_host_id='compute2', network_id='net-0001',
+                                status=status, is_admin_state_up=body.pop('is_admin_state_up', True), **body)
+
+
+def port_updates(lab):
+    return [call for call in lab.calls if call[0] == 'network.update_port']
+
+
+def test_ports_that_turn_active_on_their_own_are_left_alone(run_module, lab, server):
+    port = port_of(lab, server)
+    lab.network.pending_port_statuses[port.id] = ['DOWN', 'DOWN', 'ACTIVE']
+    result = move(run_module)
+    assert [(p['id'], p['status'], p['binding_host']) for p in result['ports']] == [(port.id, 'ACTIVE', 'compute2')]
+    assert result['repaired_ports'] == []
+    assert port_updates(lab) == []
+    assert 'warnings' not in result
+
+
+def test_a_port_neutron_keeps_down_gets_its_admin_state_cycled(run_module, lab, server):
+    port = port_of(lab, server)
+    result = move(run_module, ports_timeout=10)
+    assert [call[2] for call in port_updates(lab)] == [dict(is_admin_state_up=False), dict(is_admin_state_up=True)]
+    assert result['repaired_ports'] == [port.id]
+    assert result['ports'][0]['status'] == 'ACTIVE'
+    assert any('still reported port %s DOWN 10 s after the move' % port.id in warning and 'ACTIVE now' in warning
+               for warning in result['warnings'])
+
+
+def test_without_repair_a_down_port_is_only_reported(run_module, lab, server):
+    port = port_of(lab, server)
+    result = move(run_module, repair_port_status=False)
+    assert result['changed'] is True
+    assert port_updates(lab) == []
+    assert result['ports'][0]['status'] == 'DOWN'
+    assert any(port.id in warning and 'not ACTIVE (DOWN)' in warning for warning in result['warnings'])
+
+
+def test_a_port_turned_off_by_its_owner_is_not_touched(run_module, lab, server):
+    port_of(lab, server, is_admin_state_up=False)
+    result = move(run_module)
+    assert port_updates(lab) == []
+    assert result['repaired_ports'] == []
+    assert 'warnings' not in result
+
+
+def test_progress_is_appended_to_the_progress_file(run_module, lab, server, tmp_path):
+    progress_file = tmp_path / 'progress'
+    result = move(run_module, progress_file=str(progress_file))
+    lines = [json.loads(line) for line in progress_file.read_text().splitlines()]
+    assert [line['percent'] for line in lines] == [sample['percent'] for sample in result['progress']]
+    assert lines[-1]['migration_status'] == 'completed' and lines[-1]['migration_id'] == result['migration_id']
+
+
+def test_an_unwritable_progress_file_does_not_stop_the_move(run_module, lab, server, tmp_path):
+    result = move(run_module, progress_file=str(tmp_path / 'missing' / 'progress'))
+    assert result['changed'] is True and result['server']['host'] == 'compute2'
+    assert any('cannot write the progress' in warning for warning in result['warnings'])

@@ -55,3 +55,23 @@ def test_unknown_server_is_a_clear_error(run_module, cloud, in_error):
     assert result['failed'] is True
     assert 'nosuchserver' in result['msg']
     assert resets(cloud) == []
+
+
+def test_the_ports_of_a_running_guest_are_made_active_again(run_module, cloud, in_error):
+    # The aborted live migration's case: the guest runs on, Neutron left its port DOWN.
+    cloud.compute.bodies[in_error.id]['OS-EXT-STS:power_state'] = 1
+    port = cloud.network.add_port(device_id=in_error.id, binding_host_id='compute1', status='DOWN',
+                                  is_admin_state_up=True)
+    result = run_module(ServerStateModule, dict(server='myinstance', ports_timeout=4))
+    assert result['repaired_ports'] == [port.id]
+    assert [(p['id'], p['status']) for p in result['ports']] == [(port.id, 'ACTIVE')]
+    assert any('ACTIVE now' in warning for warning in result['warnings'])
+
+
+def test_recording_error_leaves_the_ports_alone(run_module, cloud, in_error):
+    cloud.compute.bodies[in_error.id].update(status='ACTIVE')
+    cloud.network.add_port(device_id=in_error.id, binding_host_id='compute1', status='DOWN', is_admin_state_up=True)
+    result = run_module(ServerStateModule, dict(server='myinstance', state='error'))
+    assert result['changed'] is True
+    assert 'ports' not in result
+    assert [name for name in cloud.call_names() if name.startswith('network.')] == []
