@@ -375,7 +375,8 @@ def test_live_migration_that_cannot_finish_in_time_is_aborted(cloud, lab_hosts, 
         assert "and was aborted: migration" in run.text, run
         # Nova 34 records the cancelled job as a failed migration and the server as ERROR while the guest
         # runs on: the playbook asks libvirt on the source and puts Nova's record back to ACTIVE.
-        # Its port, marked DOWN by that failure handling while OVN kept it up, is re-announced to OVN.
+        # Its port, marked DOWN by that failure handling while OVN kept it up, is made ACTIVE again
+        # (its admin state cycled).
         assert ("the server is ACTIVE on compute1" in run.text
                 or "the server is recorded as ACTIVE on compute1 again, its ports ACTIVE" in run.text), run
         MEASURED["aborted live migration (playbook wall)"] = run.wall
