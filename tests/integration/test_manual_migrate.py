@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -180,33 +179,6 @@ def test_manual_move_and_back(cloud, lab_hosts, server):
     assert back.rc == 0, back
     assert_consistent_on(cloud, lab_hosts, server, "compute1", disk_id)
 
-
-def test_copy_time_vs_plain_rsync(cloud, lab_hosts, server):
-    """The copy step of the playbook against a plain `rsync -a` of the same directory, same hosts."""
-    source = where(cloud, server)
-    target = other_than(source)
-    path = f"/var/lib/nova/instances/{server.id}"
-    scratch = f"/var/lib/nova/instances/.rsync-timing-{server.id}"
-    started = time.monotonic()
-    # The same files both ways: console.log is root's once libvirt has restarted the guest, and
-    # the manual method leaves it behind as Nova's own migration does.
-    plain = lab_hosts[source].run(f"sudo -u nova rsync -a --exclude='console.log*' -e 'ssh -o BatchMode=yes' "
-                                  f"{path}/ {target}:{scratch}/", check=False, timeout=600)
-    MEASURED["plain rsync -a of the instance directory (s)"] = round(time.monotonic() - started, 2)
-    started = time.monotonic()
-    lab_hosts[target].run(f"rm -rf {scratch}")
-    sparse = lab_hosts[source].run(
-        f"sudo -u nova rsync -a --sparse --checksum --delete --exclude='console.log*' -e 'ssh -o BatchMode=yes' "
-        f"{path}/ {target}:{scratch}/ && sudo -u nova rsync -a --checksum --delete --dry-run --itemize-changes "
-        f"--exclude='console.log*' -e 'ssh -o BatchMode=yes' {path}/ {target}:{scratch}/", check=False, timeout=600)
-    MEASURED["manual method's copy + checksum verification (s)"] = round(time.monotonic() - started, 2)
-    lab_hosts[target].run(f"rm -rf {scratch}")
-    # The running guest holds the disk; the timing is what matters here, the copy's consistency is not.
-    assert plain.returncode in (0, 24) and sparse.returncode in (0, 24), (plain.stderr, sparse.stderr)
-    print("\ncopy timing:", {key: value for key, value in MEASURED.items() if "rsync" in key or "copy" in key})
-
-
-# -- bad input: clear error, nothing changed --------------------------------------------------
 
 def test_active_without_permission_to_stop(cloud, lab_hosts, server):
     host = where(cloud, server)
