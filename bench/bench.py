@@ -440,10 +440,10 @@ def bench_site(lab, repeats):
 # -- sections: live and cold migration through the API ---------------------------------------
 
 # Task names of migrate.yml, to split its wall time into what runs before, during and after the move.
-CHECK_TASKS = (r"^(Find the server|Decide the mode|Read how the target|Work out the target|Connect from the "
-               r"source|Connect by ssh|Collect the host checks|Check everything the move needs|Stop before moving|"
-               r"Note the server's earlier|Start the move)")
-AFTER_TASKS = r"^(Clean up the background job|Look at the server where it landed|Verify the server|Report)$"
+CHECK_TASKS = (r"^(Check the server and the target in the cloud|Stop if there is no such server|Decide the mode|"
+               r"Read how the target|Work out the target|Connect from the source|Connect by ssh|"
+               r"Collect the host checks|Stop before moving|Start the move)")
+AFTER_TASKS = r"^(Remove the progress file|Clean up the background job|Verify the server's ports|Report)$"
 
 
 def migrate_ours(server, target, **extra):
