@@ -308,15 +308,14 @@ class MigrationModule(NovaopsModule):
         keeps the port DOWN for good although traffic flows. Turning its admin
         state off and on makes Neutron read the status again.
         """
-        ports, stuck = self._ports_not_active(server_id)
-        ports, stuck = self._wait_ports_active(server_id, ports, stuck, timeout)
+        ports, stuck = self._wait_ports_active(server_id, timeout)
         nudged = []
         if stuck and repair:
             for port in stuck:
                 self.conn.network.update_port(port, is_admin_state_up=False)
                 self.conn.network.update_port(port, is_admin_state_up=True)
                 nudged.append(port.id)
-            ports, stuck = self._wait_ports_active(server_id, ports, stuck, timeout, first_look=True)
+            ports, stuck = self._wait_ports_active(server_id, timeout)
             self.warn('Neutron still reported port%s %s DOWN %s s after the move; %s admin state was turned off '
                       'and on so Neutron reads the status again: %s.'
                       % ('s' if len(nudged) > 1 else '', ', '.join(nudged), timeout,
@@ -333,12 +332,11 @@ class MigrationModule(NovaopsModule):
         # A port an operator turned off is DOWN on purpose.
         return ports, [port for port in ports if port.status != 'ACTIVE' and port.is_admin_state_up is not False]
 
-    def _wait_ports_active(self, server_id, ports, stuck, timeout, first_look=False):
+    def _wait_ports_active(self, server_id, timeout):
         deadline = self._clock() + timeout
-        while first_look or (stuck and self._clock() < deadline):
-            if not first_look:
-                self._sleep(min(self.poll_interval, max(deadline - self._clock(), 0)))
-            first_look = False
+        ports, stuck = self._ports_not_active(server_id)
+        while stuck and self._clock() < deadline:
+            self._sleep(min(self.poll_interval, deadline - self._clock()))
             ports, stuck = self._ports_not_active(server_id)
         return ports, stuck
 
