@@ -594,7 +594,7 @@ def time_manual_move(lab, server, section, case):
     section.add(f"{case}: ours, ansible start-up (launch to first task)", run.startup())
     copy = run.task_seconds(r"^Manual \| Copy the instance directory")
     verify = run.task_seconds(r"^Manual \| Verify the copy by checksum")
-    section.add(f"{case}: ours, copy step (rsync --sparse --checksum task)", copy)
+    section.add(f"{case}: ours, copy step (tar --sparse over ssh, task incl. Ansible overhead)", copy)
     section.add(f"{case}: ours, copy + checksum verification tasks", copy + verify)
     section.add(f"{case}: ours, backing file to the target (task)",
                 run.task_seconds(r"^Manual \| Put the backing file on the target"))
