@@ -333,12 +333,10 @@ class MigrationModule(NovaopsModule):
         return ports, [port for port in ports if port.status != 'ACTIVE' and port.is_admin_state_up is not False]
 
     def _wait_ports_active(self, server_id, timeout):
-        deadline = self._clock() + timeout
-        ports, stuck = self._ports_not_active(server_id)
-        while stuck and self._clock() < deadline:
-            self._sleep(min(self.poll_interval, deadline - self._clock()))
-            ports, stuck = self._ports_not_active(server_id)
-        return ports, stuck
+        """(ports, those not ACTIVE) once all are ACTIVE, or as they are when the time is up."""
+        return self.wait_for(lambda: self._ports_not_active(server_id), ['ACTIVE'], what="the server's ports",
+                             state_of=lambda found: 'NOT ACTIVE' if found[1] else 'ACTIVE', timeout=timeout,
+                             on_timeout=lambda found: found)
 
     def explain_failed_move(self, server, migration):
         """Nova's reasons for a failed move: the server's fault, else the failed instance action."""
