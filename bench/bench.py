@@ -348,20 +348,10 @@ class Lab:
 
     def wait_computes_back(self, since, timeout=300):
         """Wait until every nova-compute reported in after `since` (UTC epoch): restarted and serving again."""
-        deadline = time.monotonic() + timeout
-        while True:
-            services = list(self.cloud.compute.services(binary="nova-compute"))
-            late = [service.host for service in services
-                    if service.state != "up" or not service.updated_at or datetime.datetime.fromisoformat(
-                        service.updated_at.rstrip("Z")).replace(tzinfo=datetime.timezone.utc).timestamp() <= since]
-            if not late:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nova-compute on {', '.join(late)} did not report in after the restart")
-            time.sleep(2)
-
-    def host_of(self, server_id):
-        return self.server(server_id).compute_host
+        def reported():
+            return all(service.state == "up" and service.updated_at and iso_seconds(service.updated_at) > since
+                       for service in self.cloud.compute.services(binary="nova-compute"))
+        wait_until(reported, timeout, interval=2, what="every nova-compute reporting in after the restart")
 
     def wait_settled(self, server_id, status, host=None, timeout=300):
         """Wait until the server is `status` (or one of them) with no task (on `host`); return it."""
