@@ -180,6 +180,8 @@ def test_manual_move_and_back(cloud, lab_hosts, server):
     assert_consistent_on(cloud, lab_hosts, server, "compute1", disk_id)
 
 
+# -- bad input: clear error, nothing changed --------------------------------------------------
+
 def test_active_without_permission_to_stop(cloud, lab_hosts, server):
     host = where(cloud, server)
     run = migrate(other_than(host), instance=SERVER, mode="cold", cold_method="manual")
