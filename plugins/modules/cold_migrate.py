@@ -18,6 +18,9 @@ description:
     (O(confirm=false)); when it is not, it reverts the move and fails.
   - Idempotent - a server already on O(target_host) is left alone; a server already in C(VERIFY_RESIZE) on
     O(target_host) is only confirmed.
+  - When Nova cannot move the server itself (typically because the source's nova-compute is broken while the host
+    still answers), the C(novaops.migration.migrate) playbook with C(-e mode=cold -e cold_method=manual) moves it by
+    hand; its API steps are M(novaops.migration.manual_move).
   - Needs an admin role.
 options:
   server:
@@ -33,41 +36,11 @@ options:
     type: str
   method:
     description:
-      - How to move the server.
-      - V(api) asks Nova to do it (the C(migrate) server action).
-      - V(manual) is the by-hand procedure for when Nova cannot move the server itself, typically because the
-        source's nova-compute is broken while the host still answers. It needs the source compute, the target
-        compute and nova's database, so the whole move is the C(novaops.migration.migrate) playbook with
-        C(-e mode=cold -e cold_method=manual) (C(playbooks/tasks/manual_cold_migrate.yml)); this module does its
-        API steps, one per O(manual_step), and fails pointing at the playbook without one.
+      - How to move the server; V(api) asks Nova to do it (the C(migrate) server action), the only way this module
+        knows. Kept for the playbooks that set it; the manual move is M(novaops.migration.manual_move).
     type: str
-    choices: [api, manual]
+    choices: [api]
     default: api
-  manual_step:
-    description:
-      - With O(method=manual), the API step to run; each checks first and changes only what is not done yet.
-      - V(plan) changes nothing - it refuses what cannot be moved by hand (volume-backed, ACTIVE without
-        O(allow_stop), ERROR or busy servers, an unknown target) and returns the facts the host-side tasks need.
-      - V(stop) shuts the server down through Nova (source nova-compute up).
-      - V(records) runs after nova's database row was moved (M(novaops.migration.nova_db_instance)) - it moves the
-        server's Placement allocations from the source's resource provider to the target's (microversion 1.28,
-        checking the consumer generation) and binds each port to the target host.
-      - V(start) starts the server on the host Nova's row names - a hard reboot (or a start when C(SHUTOFF)) which
-        rebuilds the libvirt domain from Nova's records - and waits until it is C(ACTIVE) and running.
-      - V(rollback) is V(records) backwards, after the database row was moved back.
-    type: str
-    choices: [plan, stop, records, start, rollback]
-  source_host:
-    description:
-      - With O(method=manual), the host the server leaves. Needed to resume a move whose database step is done
-        (Nova then already names O(target_host)); defaults to the host Nova names.
-    type: str
-  allow_stop:
-    description:
-      - With O(method=manual), whether an C(ACTIVE) server may be shut down for the copy. V(false) makes the
-        V(plan) and V(stop) steps fail on an C(ACTIVE) server without changing anything.
-    type: bool
-    default: false
   confirm:
     description:
       - Confirm the move once verified, which frees the resources held on the source host.
@@ -99,14 +72,11 @@ notes:
   - A running guest is shut down for the copy (Nova asks it to power off, then forces it) and started again on the
     target - it reboots.
   - With O(wait=false) the module returns once Nova accepted the request, without confirming.
-  - The manual method never copies through the Ansible controller - the playbook runs rsync as C(nova) on the
-    source straight to the target over nova's ssh trust - and never touches the database itself; see
-    M(novaops.migration.nova_db_instance).
 seealso:
   - module: novaops.migration.migration_preflight
   - module: novaops.migration.migration_info
   - module: novaops.migration.live_migrate
-  - module: novaops.migration.nova_db_instance
+  - module: novaops.migration.manual_move
 author:
   - novaops maintainers (@novaops)
 '''
@@ -131,15 +101,6 @@ EXAMPLES = r'''
     cloud: lab
     server: myinstance
     target_host: compute2
-
-- name: API step of a manual move - bind the allocations and ports to compute1 once nova's row names it
-  novaops.migration.cold_migrate:
-    cloud: lab
-    server: myinstance
-    target_host: compute1
-    source_host: compute2
-    method: manual
-    manual_step: records
 '''
 
 RETURN = r'''
@@ -198,74 +159,22 @@ progress:
     - {elapsed: 12.9, migration_status: finished, server_status: VERIFY_RESIZE, task_state: null, host: compute1,
        percent: null, memory_percent: null, disk_percent: null, memory_remaining_bytes: null,
        disk_remaining_bytes: null}
-step:
-  description: With O(method=manual), the step run (V(plan) returns the facts below instead).
-  returned: method=manual, except plan
-  type: str
-  sample: records
-nova_host:
-  description: The host Nova's record names now.
-  returned: manual_step=plan
-  type: str
-  sample: compute2
-already_there:
-  description: Whether the source and the target are the same host (nothing to move).
-  returned: manual_step=plan
-  type: bool
-  sample: false
-moved_in_nova:
-  description: Whether Nova's record already names the target (a resumed move).
-  returned: manual_step=plan
-  type: bool
-  sample: false
-source_node:
-  description: Hypervisor node of the source; null when Nova has no nova-compute there.
-  returned: manual_step=plan
-  type: str
-  sample: compute2
-target_node:
-  description: Hypervisor node of the target.
-  returned: manual_step=plan
-  type: str
-  sample: compute1
-source_service_up:
-  description: Whether Nova reports the source's nova-compute up.
-  returned: manual_step=plan
-  type: bool
-  sample: true
-target_service_up:
-  description: Whether Nova reports the target's nova-compute up.
-  returned: manual_step=plan
-  type: bool
-  sample: true
-instance_name:
-  description: The server's libvirt domain name.
-  returned: manual_step=plan
-  type: str
-  sample: instance-00000003
-instance_dir:
-  description: The server's instance directory (the default instances_path).
-  returned: manual_step=plan
-  type: str
-  sample: /var/lib/nova/instances/2b4c1a0e-8f7d-4e6c-9b5a-3d2c1b0a9f8e
 ports:
   description:
-    - The server's ports and the host each is bound to.
-    - After a verified move with O(method=api), also their status (a running server's ports once Neutron reports
-      them C(ACTIVE), see O(ports_timeout)) and the other fields of M(novaops.migration.server_info)'s ports.
-  returned: O(method=api) when the move was verified; manual_step=plan, records, rollback
+    - The server's ports after the move, as M(novaops.migration.server_info) returns them - a running server's once
+      Neutron reports them C(ACTIVE) (see O(ports_timeout)).
+  returned: when the move was verified
   type: list
   elements: dict
   sample: [{id: 5e0c9d1f-3f2a-4c55-8d0e-6a7b8c9d0e1f, binding_host: compute1}]
 repaired_ports:
   description: Ids of the ports whose admin state was cycled because Neutron kept them DOWN (O(repair_port_status)).
-  returned: O(method=api) when the move was verified
+  returned: when the move was verified
   type: list
   elements: str
   sample: []
 actions:
-  description: What the module did (or would do), in order - C(migrate), C(confirm), C(revert); with
-    O(method=manual) C(stop), C(allocations), C(port ID), C(start) or C(reboot HARD).
+  description: What the module did (or would do), in order - C(migrate), C(confirm), C(revert).
   returned: always
   type: list
   elements: str
@@ -277,11 +186,8 @@ from ansible_collections.novaops.migration.plugins.module_utils.migrations impor
     COLD_MIGRATION, COLD_MIGRATION_HOST_MICROVERSION, FAILED_STATUSES, RESIZE, MigrationModule, MigrationWatch,
     move_followup_argument_spec,
 )
-from ansible_collections.novaops.migration.plugins.module_utils.manual_move import (
-    CONSUMER_GENERATION_MICROVERSION, RecordMoveError, move_allocations, node_of, port_bindings, rebind_ports,
-)
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
-    TRANSITIONAL_STATUSES, fault_message, power_state_name, server_image_id, server_summary,
+    TRANSITIONAL_STATUSES, fault_message, server_summary,
 )
 
 # Statuses Nova cold-migrates from; the same status comes back after the confirmation.
@@ -294,11 +200,8 @@ class ColdMigrateModule(MigrationModule):
     argument_spec = dict(
         server=dict(type='str', required=True),
         target_host=dict(type='str'),
-        method=dict(type='str', default='api', choices=['api', 'manual']),
+        method=dict(type='str', default='api', choices=['api']),
         confirm=dict(type='bool', default=True),
-        manual_step=dict(type='str', choices=['plan', 'stop', 'records', 'start', 'rollback']),
-        source_host=dict(type='str'),
-        allow_stop=dict(type='bool', default=False),
         **move_followup_argument_spec()
     )
     module_kwargs = dict(supports_check_mode=True)
@@ -313,8 +216,6 @@ class ColdMigrateModule(MigrationModule):
         self.watch = None
         self.source = server.compute_host
         self.confirmed = False
-        if self.params['method'] == 'manual':
-            self._migrate_manually(server)
 
         # decide: a pending move is confirmed, a server already there is left alone
         if server.status == 'VERIFY_RESIZE':
@@ -365,148 +266,6 @@ class ColdMigrateModule(MigrationModule):
             moved = self._confirm(moved, server.status)
         self._verify_power_state(moved, server.status)
         self._exit(moved, settle=True)
-
-    # -- method: manual ------------------------------------------------------
-    # The manual move spans three hosts (source, target, the database) and a
-    # module runs on one: the host-side work (copy, libvirt, OVS, services)
-    # and the database step (nova_db_instance, on the controller) are tasks of
-    # playbooks/tasks/manual_cold_migrate.yml, which calls this method once per
-    # API step. Each step checks where things are first, so any step can be
-    # run again after an interruption.
-    def _migrate_manually(self, server):
-        step = self.params['manual_step']
-        if step is None:
-            self.fail_json(msg="method=manual needs manual_step: the manual cold migration copies files between the "
-                               "computes and rewrites nova's database on the controller, which one module cannot do "
-                               "alone. Run it with `ansible-playbook novaops.migration.migrate -e instance=%s "
-                               "-e target=%s -e mode=cold -e cold_method=manual`, which calls this module for each "
-                               "API step (plan, stop, records, start, rollback)."
-                               % (server.name, self.params['target_host'] or 'HOST'))
-        if not self.params['target_host']:
-            self.fail_json(msg='method=manual needs target_host: there is no scheduler to choose one.')
-        self.require_compute_host(self.params['target_host'])
-        self.actions = []
-        self.source = self._manual_source(server)
-        dict(plan=self._manual_plan, stop=self._manual_stop, records=self._manual_records,
-             rollback=self._manual_records, start=self._manual_start)[step](server)
-
-    def _manual_source(self, server):
-        """The host the server leaves: the source_host given on a resumed move, else where Nova says it is."""
-        return self.params['source_host'] or server.compute_host
-
-    def _manual_plan(self, server):
-        target = self.params['target_host']
-        source = self._manual_source(server)
-        self.source = source
-        if not server_image_id(server):
-            self.fail_json(msg="server '%s' (%s) boots from a volume: its disk lives in Cinder and there are no local "
-                               "files to copy; use method=api or live migration." % (server.name, server.id))
-        if server.compute_host not in (source, target):
-            self.fail_json(msg="server '%s' (%s) is on %s according to Nova, neither on the source %s nor the target "
-                               "%s; look at it before moving it." % (server.name, server.id, server.compute_host,
-                                                                     source, target))
-        already_there = source == target
-        if server.compute_host == source and not already_there:
-            self._require_cold_migratable(server)
-            if server.status == 'ACTIVE' and not self.params['allow_stop']:
-                self.fail_json(msg="server '%s' (%s) is ACTIVE: the manual method shuts it down for the copy (the "
-                                   "guest reboots). Allow it with allow_stop=true (-e allow_stop=true), or stop it "
-                                   "first; nothing was changed." % (server.name, server.id))
-        source_service = self.compute_service(source)
-        target_service = self.compute_service(target)
-        self.exit_json(False, **self._manual_result(
-            server,
-            source_host=source, target_host=target, nova_host=server.compute_host,
-            already_there=already_there, moved_in_nova=server.compute_host == target and not already_there,
-            source_node=node_of(self, source) if source_service else None, target_node=node_of(self, target),
-            source_service_up=bool(source_service and source_service.state == 'up'),
-            target_service_up=bool(target_service and target_service.state == 'up'),
-            instance_name=server.instance_name, instance_dir=self.before['instance_dir'],
-            ports=port_bindings(self, server.id)))
-
-    def _manual_stop(self, server):
-        if server.compute_host != self._manual_source(server):
-            self.fail_json(msg="server '%s' (%s) is on %s, not on %s: stop only runs before the record moves."
-                               % (server.name, server.id, server.compute_host, self._manual_source(server)))
-        if server.status == 'SHUTOFF':
-            self._exit_manual(server, False)
-        if server.status != 'ACTIVE' or server.task_state:
-            self._require_cold_migratable(server)
-        if not self.params['allow_stop']:
-            self.fail_json(msg="server '%s' (%s) is ACTIVE and allow_stop is false; nothing was changed."
-                               % (server.name, server.id))
-        self.actions = ['stop']
-        self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(self._where(server), status='SHUTOFF')),
-                                **self._manual_result(server, server=dict(self.before, status='SHUTOFF')))
-        self.conn.compute.stop_server(server)
-        stopped = self.wait_for(lambda: self.refetch(server.id), ['SHUTOFF'], ['ERROR', 'GONE'],
-                                what="stop of server '%s' (%s)" % (server.name, server.id),
-                                state_of=self._settled_status, describe_failure=fault_message)
-        self._exit_manual(stopped, True)
-
-    def _manual_records(self, server):
-        """Placement allocations and port bindings follow Nova's row (records) or go back with it (rollback)."""
-        step = self.params['manual_step']
-        source, target = self._manual_source(server), self.params['target_host']
-        leaving, arriving = (source, target) if step == 'records' else (target, source)
-        if server.compute_host != arriving:
-            self.fail_json(msg="server '%s' (%s) is on %s in Nova's database, not on %s: move the database row "
-                               "(novaops.migration.nova_db_instance) before the %s step."
-                               % (server.name, server.id, server.compute_host, arriving, step))
-        self.require_microversion(self.conn.placement, CONSUMER_GENERATION_MICROVERSION,
-                                  'moving allocations safely (consumer generations)')
-        try:
-            leaving_node, arriving_node = node_of(self, leaving), node_of(self, arriving)
-            if leaving_node is None or arriving_node is None:
-                raise RecordMoveError('Nova lists no hypervisor for %s' % (leaving if leaving_node is None else arriving))
-            allocations_moved = move_allocations(self, server.id, leaving_node, arriving_node, self.check_mode)
-        except RecordMoveError as error:
-            self.fail_json(msg="cannot move the allocations of server '%s' (%s) from %s to %s: %s"
-                               % (server.name, server.id, leaving, arriving, error), **self._result(server))
-        ports = rebind_ports(self, server.id, arriving, self.check_mode)
-        self.actions = (['allocations'] if allocations_moved else []) + ['port %s' % port for port in ports]
-        self._exit_manual(server, bool(self.actions), ports=port_bindings(self, server.id))
-
-    def _manual_start(self, server):
-        target = self.params['target_host']
-        if server.compute_host != target:
-            self.fail_json(msg="server '%s' (%s) is on %s in Nova's database, not on %s: not starting it there."
-                               % (server.name, server.id, server.compute_host, target))
-        # A hard reboot rebuilds the libvirt domain from Nova's records; start (power on) does the same for a
-        # SHUTOFF server. A plain soft start would look for the domain the source still had.
-        self.actions = ['start' if server.status == 'SHUTOFF' else 'reboot HARD']
-        self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target, status='ACTIVE')),
-                                **self._manual_result(server, server=dict(self.before, status='ACTIVE')))
-        if server.status == 'SHUTOFF':
-            self.conn.compute.start_server(server)
-        else:
-            self.conn.compute.reboot_server(server, 'HARD')
-        started = self.wait_for(lambda: self.refetch(server.id), ['RUNNING'], ['ERROR', 'GONE'],
-                                what="start of server '%s' (%s) on %s" % (server.name, server.id, target),
-                                state_of=self._running_state, describe_failure=fault_message)
-        self._exit_manual(started, True)
-
-    @staticmethod
-    def _settled_status(server):
-        return server.status if not server.task_state else '%s (%s)' % (server.status, server.task_state)
-
-    @staticmethod
-    def _running_state(server):
-        if server.status == 'ERROR':
-            return 'ERROR'
-        if server.status == 'ACTIVE' and not server.task_state and server.power_state == 1:
-            return 'RUNNING'
-        return '%s (%s)' % (server.status, server.task_state or power_state_name(server.power_state))
-
-    def _manual_result(self, current, **overrides):
-        result = self._result(current)
-        result.update(overrides)
-        return result
-
-    def _exit_manual(self, server, changed, **extra):
-        before = dict(host=self.before['host'], status=self.before['status'])
-        self.exit_json(changed, diff=self.diff(before, self._where(server)) if changed else None,
-                       **self._manual_result(server, step=self.params['manual_step'], **extra))
 
     # -- find / decide -------------------------------------------------------
     def _require_cold_migratable(self, server):

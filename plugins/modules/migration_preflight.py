@@ -162,32 +162,17 @@ target:
            free: {VCPU: 7.0, MEMORY_MB: 1536.0, DISK_GB: 20.0}}
 '''
 
-import math
-
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import MigrationModule
+# The room check, shared with manual_move; free_amount stays importable from here, where it was first written.
+from ansible_collections.novaops.migration.plugins.module_utils.manual_move import (  # pylint: disable=unused-import
+    flavor_resources, free_amount, no_room_message, placement_room,
+)
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
-    TRANSITIONAL_STATUSES, fault_message, server_image_id, server_summary,
+    TRANSITIONAL_STATUSES, fault_message, server_summary,
 )
 
 # Statuses Nova migrates from, per mode.
 MIGRATABLE_STATUSES = dict(live=('ACTIVE', 'PAUSED'), cold=('ACTIVE', 'SHUTOFF'))
-
-
-def flavor_resources(server):
-    """What Placement claims for the server's flavor on a host, as Nova computes it."""
-    flavor = server.flavor
-    if flavor is None:
-        return {}
-    boots_from_volume = server_image_id(server) is None
-    swap_gb = int(math.ceil((flavor.swap or 0) / 1024.0))
-    disk_gb = (0 if boots_from_volume else (flavor.disk or 0)) + (flavor.ephemeral or 0) + swap_gb
-    return dict(VCPU=flavor.vcpus or 0, MEMORY_MB=flavor.ram or 0, DISK_GB=disk_gb)
-
-
-def free_amount(inventory, used):
-    """Placement's capacity left: (total - reserved) * allocation_ratio - used."""
-    ratio = inventory.allocation_ratio if inventory.allocation_ratio is not None else 1.0
-    return (inventory.total - (inventory.reserved or 0)) * ratio - (used or 0)
 
 
 class MigrationPreflightModule(MigrationModule):
@@ -347,35 +332,12 @@ class MigrationPreflightModule(MigrationModule):
             return
         provider = providers[0]
         self.target['resource_provider'] = provider.id
-        inventories = dict((inventory.resource_class, inventory)
-                           for inventory in self.conn.placement.resource_provider_inventories(provider))
-        usages = self.conn.placement.fetch_resource_provider_usages(provider).usages or {}
-
-        shortages, fits = [], []
-        for resource_class, needed in sorted(flavor_resources(server).items()):
-            if not needed:
-                continue
-            inventory = inventories.get(resource_class)
-            if inventory is None:
-                shortages.append('%s %s needed, the target has none' % (resource_class, needed))
-                continue
-            free = free_amount(inventory, usages.get(resource_class))
-            self.target['free'][resource_class] = free
-            if needed > free:
-                shortages.append('%s %s needed, %s free ((%s total - %s reserved) x %s allocation ratio - %s used)'
-                                 % (resource_class, needed, free, inventory.total, inventory.reserved or 0,
-                                    inventory.allocation_ratio, usages.get(resource_class, 0)))
-            elif inventory.max_unit is not None and needed > inventory.max_unit:
-                shortages.append('%s %s needed, at most %s per server (max_unit)'
-                                 % (resource_class, needed, inventory.max_unit))
-            else:
-                fits.append('%s %s of %s free' % (resource_class, needed, free))
-        if shortages:
-            self._record(name, False, 'not enough room on %s for the flavor %s: %s'
-                         % (target, (server.flavor.original_name or server.flavor.name) if server.flavor else '?',
-                            '; '.join(shortages)))
+        room = placement_room(self.conn, provider, flavor_resources(server))
+        self.target['free'].update(room['free'])
+        if room['shortages']:
+            self._record(name, False, no_room_message(server, target, room['shortages']))
         else:
-            self._record(name, True, ', '.join(fits))
+            self._record(name, True, ', '.join(room['fits']))
 
 
 def main():
