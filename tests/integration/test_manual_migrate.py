@@ -4,8 +4,9 @@ One server, `mig-manual`, moves compute1 -> compute2 by hand and back, then
 through the faults; every case ends with Nova, Placement, Neutron and libvirt
 agreeing on exactly one host and the guest's disk record intact (the same
 `disk_id`, one boot more). Faults are injected with the tasks file's own
-variables (manual_stop_before, a connection URL to a closed port, rsync's
---bwlimit to make a copy slow enough to kill) rather than by sleeping.
+checkpoint (manual_stop_before, validated), a connection URL to a closed
+port, rsync's --bwlimit to make a copy slow enough to kill or to race,
+libvirt stopped, an inventory without the source) rather than by sleeping.
 """
 import os
 import pathlib
@@ -17,7 +18,7 @@ import threading
 import pytest
 
 from conftest import REPO, wait_until
-from test_migrate import (COMPUTES, boots, defined_hosts, migrate, qemu_hosts, service_state)
+from test_migrate import (COMPUTES, LIBVIRT_UNITS, boots, defined_hosts, migrate, qemu_hosts, service_state)
 
 SERVER = "mig-manual"
 SLOW_COPY = "--bwlimit=64"
@@ -246,12 +247,70 @@ def test_interrupted_then_target_nova_compute_down_at_start(cloud, lab_hosts, se
     assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
 
 
-def test_failed_verification_rolls_back(cloud, lab_hosts, server):
+def libvirt_down(host):
+    host.run(f"systemctl stop libvirtd.service libvirtd-tcp.socket {LIBVIRT_UNITS}")
+
+
+def libvirt_back(cloud, host):
+    host.run(f"systemctl start {LIBVIRT_UNITS} libvirtd-tcp.socket && systemctl start libvirtd.service")
+    # nova-compute disabled itself when libvirt went away ("AUTO: Connection to libvirt lost").
+    host.run("systemctl restart nova-compute")
+    wait_until(lambda: service_state(cloud, host.name) == ("up", "enabled"), 180, interval=5,
+               what=f"nova-compute on {host.name} up and enabled again")
+
+
+def test_failure_after_the_guest_ran_on_the_target_is_not_rolled_back(cloud, lab_hosts, server):
+    """Once started on the target the guest's disk there is the newest: a later failure keeps it, the re-run
+    finishes (the rollback of old booted the source's pre-move copy and lost every write since)."""
     host = where(cloud, server)
     target = other_than(host)
-    run = manual(target, manual_fail_verification="true", keep_source="true")
-    assert run.rc != 0 and "was rolled back, the server runs on" in run.text, run
-    assert_consistent_on(cloud, lab_hosts, server, host, server.first_boot["disk_id"])
+    first = manual(target, manual_stop_before="verify", keep_source="true")
+    assert first.rc != 0 and "Stopped before the step 'verify'" in first.text, first
+    assert qemu_hosts(lab_hosts, server.instance_name) == [target]
+    libvirt_down(lab_hosts[target])
+    try:
+        failed = manual(target, keep_source="true")
+    finally:
+        libvirt_back(cloud, lab_hosts[target])
+    assert failed.rc != 0, failed
+    assert f"Nova's records already name {target}" in failed.text and "rolled back" not in failed.text, failed
+    assert where(cloud, server) == target
+    assert qemu_hosts(lab_hosts, server.instance_name) == [target]
+    assert lab_hosts[target].run(f"test -d /var/lib/nova/instances/{server.id}", check=False).returncode == 0
+    rerun_finishes_the_move(cloud, lab_hosts, server, target)
+
+
+def test_a_second_run_for_the_same_server_is_refused(cloud, lab_hosts, server):
+    """Two runs for one server would kill each other's copy; the second is refused, the first finishes, and the
+    server is locked while it moves (a tenant cannot start it on the source mid-copy)."""
+    host = where(cloud, server)
+    target = other_than(host)
+    thread, outcome = slow_manual_run_in_background(target)
+    wait_for_the_slow_copy(lab_hosts, host)
+    current = cloud.compute.get_server(server.id)
+    assert current.is_locked, "the server is not locked during the move"
+    second = manual(target)
+    assert second.rc != 0, second
+    assert "another run" in second.text and "is moving this server" in second.text, second
+    assert SLOW_COPY in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, "the first run's copy was killed"
+    thread.join(900)
+    assert outcome["run"].rc == 0, outcome["run"]
+    assert not cloud.compute.get_server(server.id).is_locked
+    assert_consistent_on(cloud, lab_hosts, server, target, server.first_boot["disk_id"])
+
+
+def test_source_missing_from_the_inventory_is_refused(cloud, lab_hosts, server, tmp_path):
+    """Not a false "nothing to move": the source must be reachable, and nothing is changed."""
+    host = where(cloud, server)
+    target = other_than(host)
+    lines = (REPO / "lab" / "hosts").read_text().splitlines()
+    inventory = tmp_path / "hosts"
+    inventory.write_text("\n".join(line for line in lines if not line.strip().startswith(host)) + "\n")
+    run = manual(target, inventory=inventory)
+    assert run.rc != 0, run
+    assert f"{host} is not in the inventory group compute" in run.text and "nothing was changed" in run.text, run
+    assert "nothing to move" not in run.text
+    untouched(cloud, lab_hosts, server, host)
 
 
 def test_source_nova_compute_stopped_before_the_move(cloud, lab_hosts, server):
@@ -277,7 +336,7 @@ def test_target_not_reachable_by_nova_over_ssh(cloud, lab_hosts, server):
         run = manual(target)
     finally:
         lab_hosts[target].run(f"mv {keys}.away {keys}")
-    assert run.rc != 0 and f"nova on {host} cannot ssh to" in run.text and "Nothing was changed" in run.text, run
+    assert run.rc != 0 and f"nova on {host} cannot ssh to" in run.text and "nothing was changed" in run.text, run
     untouched(cloud, lab_hosts, server, host)
 
 
@@ -292,8 +351,8 @@ def test_target_out_of_disk_space(cloud, lab_hosts, server):
         run = manual(target)
     finally:
         in_host_namespaces(target, f"umount {instances}")
-    assert run.rc != 0 and f"{target} has" in run.text and "MiB free" in run.text, run
-    assert "Nothing was changed" in run.text
+    assert run.rc != 0 and "The target has" in run.text and "MiB free" in run.text, run
+    assert "nothing was changed" in run.text
     untouched(cloud, lab_hosts, server, host)
 
 

@@ -7,6 +7,7 @@ tests share one server, `mig-live`, and run in order: live migration
 compute1 -> compute2, cold migration back, then the faults, each of which
 must leave the guest running on exactly one host.
 """
+import json
 import os
 import pathlib
 import re
@@ -52,9 +53,9 @@ class Run:
         return f"<ansible-playbook rc={self.rc}>\n{self.raw[-6000:]}"
 
 
-def migrate(target, instance=SERVER, check=False, run_timeout=900, **extra_vars):
+def migrate(target, instance=SERVER, check=False, run_timeout=900, inventory="lab/hosts", **extra_vars):
     """Run the playbook; extra_vars become -e NAME=VALUE (e.g. mode, timeout, on_timeout)."""
-    argv = [ANSIBLE_PLAYBOOK, "-i", "lab/hosts", PLAYBOOK, "-e", f"instance={instance}", "-e", f"target={target}"]
+    argv = [ANSIBLE_PLAYBOOK, "-i", str(inventory), PLAYBOOK, "-e", f"instance={instance}", "-e", f"target={target}"]
     for name, value in extra_vars.items():
         argv += ["-e", f"{name}={value}"]
     if check:
@@ -346,8 +347,8 @@ def test_libvirt_not_listening_on_the_target(cloud, lab_hosts, server):
         assert ":16509" not in compute2.run("ss -ltn").stdout
         run = migrate("compute2")
         assert run.rc != 0
-        assert "libvirt on compute2 reachable from compute1: virsh -c qemu+tcp://" in run.text
-        assert "on compute1 failed" in run.text
+        assert "libvirt on compute2 is not reachable from compute1: virsh -c qemu+tcp://" in run.text
+        assert "/system failed:" in run.text
         assert "Is libvirt listening on compute2" in run.text
         assert_runs_only_on(cloud, lab_hosts, server.id, "compute1")
     finally:
@@ -389,3 +390,58 @@ def test_live_migration_that_cannot_finish_in_time_is_aborted(cloud, lab_hosts, 
     finally:
         # Back to libvirt's default (unlimited) for whatever runs next.
         compute1.run(f"virsh migrate-setspeed {source.instance_name} --bandwidth 8796093022207", check=False)
+
+
+@pytest.mark.parametrize("variables, complaint", [
+    (dict(migration_timeout="30m"), "migration_timeout must be a whole number greater than 0 (seconds, without a "
+                                    "unit), got '30m'"),
+    (dict(migration_timeout="-5"), "migration_timeout must be greater than 0, got '-5'"),
+    (dict(progress_interval="0"), "progress_interval must be greater than 0, got '0'"),
+    (dict(confirm="maybe"), "confirm must be true or false"),
+    (dict(mode="fast"), "mode must be one of live, cold, auto, got 'fast'"),
+])
+def test_bad_values_are_refused_before_anything_moves(cloud, lab_hosts, server, variables, complaint):
+    host = cloud.compute.get_server(server.id).compute_host
+    earlier = {m.id for m in cloud.compute.migrations(server_id=server.id)}
+    run = migrate(other_than(host), **variables)
+    assert run.rc != 0, run
+    assert complaint in run.text, run
+    assert "nothing was changed" in run.text
+    assert {m.id for m in cloud.compute.migrations(server_id=server.id)} == earlier
+    assert_runs_only_on(cloud, lab_hosts, server.id, host)
+
+
+def other_than(host):
+    return [name for name in COMPUTES if name != host][0]
+
+
+def async_job_files():
+    folder = pathlib.Path(os.environ.get("ANSIBLE_ASYNC_DIR", pathlib.Path.home() / ".ansible_async"))
+    return set(folder.iterdir()) if folder.is_dir() else set()
+
+
+def test_a_live_migration_followed_for_a_thousand_rounds(cloud, lab_hosts, server, tmp_path):
+    """A long move: the play follows it round after round without growing its stack (the old progress loop
+    included itself once per round and ansible-core died at about round 247), reports it and cleans up."""
+    source = assert_runs_only_on(cloud, lab_hosts, server.id, "compute1")
+    compute1 = lab_hosts["compute1"]
+    before = ticks(lab_hosts, "compute1", server.id)[-1]
+    jobs_before = async_job_files()
+    report = tmp_path / "report.json"
+    # 4 MiB/s: the copy takes a minute or two; a round every 0.05 s makes that a thousand rounds and more.
+    compute1.run(f"virsh migrate-setspeed {source.instance_name} --bandwidth 4")
+    try:
+        run = migrate("compute2", progress_interval="0.05", report_file=str(report), run_timeout=1800)
+    finally:
+        compute1.run(f"virsh migrate-setspeed {source.instance_name} --bandwidth 8796093022207", check=False)
+    assert run.rc == 0, run
+    MEASURED["live migration followed at 0.05 s (playbook wall)"] = run.wall
+    record = json.loads(report.read_text())
+    MEASURED["rounds of the long live migration"] = record["follow"]["rounds"]
+    assert record["follow"]["rounds"] >= 1000, record
+    assert (record["source_host"], record["host"], record["migration_status"], record["status"]) == \
+        ("compute1", "compute2", "completed", "ACTIVE"), record
+    assert record["follow"]["lines"] >= 2, record
+    assert async_job_files() <= jobs_before, "the move's async job file was left behind"
+    assert_runs_only_on(cloud, lab_hosts, server.id, "compute2")
+    wait_for_ticks_after(lab_hosts, "compute2", server.id, before[0], before[1])

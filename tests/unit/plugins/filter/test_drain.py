@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, novaops.migration contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The drain's decisions and report, from the modules' results."""
+
+from ansible_collections.novaops.migration.plugins.filter import drain
+
+RUN = dict(id='s1', name='run1', status='ACTIVE', task_state=None)
+OFF = dict(id='s2', name='off1', status='SHUTOFF', task_state=None)
+BROKEN = dict(id='s3', name='broken', status='ERROR', task_state=None, fault='boom')
+BUSY = dict(id='s4', name='busy', status='ACTIVE', task_state='rebooting')
+SHELVED = dict(id='s5', name='shelved', status='SUSPENDED', task_state=None)
+
+
+def test_plan_sorts_the_servers():
+    plan = drain.drain_plan([RUN, OFF, BROKEN, BUSY, SHELVED], 'compute1', '', 2, reason='maintenance')
+    assert [(server['id'], server['drain_mode']) for server in plan['movable']] == [('s1', 'live'), ('s2', 'cold')]
+    assert plan['unmovable_ids'] == ['s3', 's4', 's5']
+    assert plan['line'] == ('compute1 (disabled: maintenance): 5 server(s); 1 to live-migrate, 1 to cold-migrate, '
+                            '3 that cannot move; to hosts the scheduler chooses, 2 at a time.')
+
+
+def launches():
+    return [dict(ansible_job_id='j1', item=dict(RUN, drain_mode='live')), dict(skipped=True),
+            dict(ansible_job_id='j2', item=dict(OFF, drain_mode='cold'))]
+
+
+def test_jobs_are_labelled_with_their_progress_files():
+    files = [dict(path='/tmp/p1', item=RUN), dict(path='/tmp/p2', item=OFF)]
+    jobs = drain.drain_jobs(launches(), files, 'compute1', 1)
+    assert jobs == [dict(jid='j1', label='drain of compute1, batch 1, run1 (live)', progress_file='/tmp/p1'),
+                    dict(jid='j2', label='drain of compute1, batch 1, off1 (cold)', progress_file='/tmp/p2')]
+
+
+def test_outcomes_of_a_batch():
+    results = [dict(server=dict(host='compute2', status='ACTIVE'), duration=9.5, changed=True),
+               dict(failed=True, msg='cold migration failed: no room')]
+    outcomes = drain.drain_outcomes(results, launches(), 'compute1', '')
+    assert outcomes[0]['moved'] and outcomes[0]['line'] == 'run1 (s1): live migration compute1 -> compute2 in 9.5 s, ' \
+                                                            'now ACTIVE'
+    assert not outcomes[1]['moved'] and outcomes[1]['msg'] == 'cold migration failed: no room'
+
+
+def test_outcomes_in_check_mode_are_the_predictions():
+    predicted = [dict(item=dict(RUN, drain_mode='live'), server=dict(RUN), changed=True)]
+    outcomes = drain.drain_outcomes([], predicted, 'compute1', 'compute2', check_mode=True)
+    assert outcomes[0]['moved'] and outcomes[0]['line'] == 'run1 (s1): live migration compute1 -> compute2 (check mode)'
+
+
+def test_report_explains_each_server_left():
+    outcomes = drain.drain_outcomes([dict(server=dict(host='compute2', status='ACTIVE'), duration=9.5),
+                                     dict(failed=True, msg='no room')], launches(), 'compute1', '')
+    report = drain.drain_report([OFF, BROKEN, BUSY, dict(id='s9', name='new', status='ACTIVE')], outcomes,
+                                ['s3', 's4'], 'compute1', 42.0)
+    assert report['lines'][0] == 'Drain of compute1: 1 server(s) moved, 4 still on compute1, 42.0 s.'
+    assert report['stuck'][0] == 'off1 (s2), SHUTOFF: cold migration failed: no room'
+    assert 'it is in ERROR (boom); Nova moves no server in ERROR' in report['stuck'][1]
+    assert 'it is busy (task rebooting)' in report['stuck'][2]
+    assert report['stuck'][3].endswith('it arrived during the drain; run the drain again')
+    assert report['failure'][0].startswith('compute1 is not drained: 4 server(s) are still there')
+    assert report['record']['moves'][0] == dict(id='s1', name='run1', mode='live', moved=True, msg='', host='compute2',
+                                                duration=9.5)
+
+
+def test_report_of_a_drained_host_has_no_failure():
+    report = drain.drain_report([], [], [], 'compute1', 1.0)
+    assert report['failure'] is None and report['lines'] == ['Drain of compute1: 0 server(s) moved, 0 still on '
+                                                             'compute1, 1.0 s.']
+
+
+def test_target_problem():
+    services = [dict(host='compute1', status='enabled', state='up'), dict(host='compute2', status='disabled',
+                                                                          state='up')]
+    assert drain.drain_target_problem(services, 'compute1') is None
+    assert drain.drain_target_problem(services, 'compute2').startswith('The target compute2 must be a compute host')
+
+
+def test_enabled_line():
+    assert drain.enabled_line('compute1', True) == 'nova-compute on compute1 is enabled: the scheduler places ' \
+                                                   'servers there again.'
+    assert '(it already was)' in drain.enabled_line('compute1', False)
