@@ -33,6 +33,8 @@ MIGRATION_TYPES = (LIVE_MIGRATION, COLD_MIGRATION, RESIZE, EVACUATION)
 # migration rests in 'finished' (server VERIFY_RESIZE) until confirmed or reverted.
 FINAL_STATUSES = ('completed', 'confirmed', 'reverted', 'failed', 'error', 'cancelled', 'done')
 FAILED_STATUSES = ('failed', 'error', 'cancelled')
+# The status of a cold migration's record while the server waits in VERIFY_RESIZE for a confirm or revert.
+AWAITING_CONFIRMATION = 'finished'
 # Statuses of a live migration Nova can still abort (queued and preparing since microversion 2.65).
 ABORTABLE_STATUSES = ('queued', 'preparing', 'running')
 # Statuses in which /servers/{id}/migrations reports a live migration, with its byte counts.

@@ -183,8 +183,8 @@ actions:
 
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
-    COLD_MIGRATION, COLD_MIGRATION_HOST_MICROVERSION, FAILED_STATUSES, RESIZE, MigrationModule, MigrationWatch,
-    move_followup_argument_spec,
+    AWAITING_CONFIRMATION, COLD_MIGRATION, COLD_MIGRATION_HOST_MICROVERSION, FAILED_STATUSES, RESIZE, MigrationModule,
+    MigrationWatch, move_followup_argument_spec,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
     TRANSITIONAL_STATUSES, fault_message, server_summary,
@@ -192,8 +192,6 @@ from ansible_collections.novaops.migration.plugins.module_utils.servers import (
 
 # Statuses Nova cold-migrates from; the same status comes back after the confirmation.
 COLD_MIGRATABLE_STATUSES = ('ACTIVE', 'SHUTOFF')
-# A migration record waiting for a confirm or revert.
-AWAITING_CONFIRMATION = 'finished'
 
 
 class ColdMigrateModule(MigrationModule):

@@ -111,6 +111,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+awaiting_confirmation:
+  description: Whether the server rests in C(VERIFY_RESIZE) on O(target_host) from a cold migration there that was
+    not confirmed (its module stopped waiting); the move then only confirms it.
+  returned: always
+  type: bool
+  sample: false
 ready:
   description: Whether every check passed.
   returned: always
@@ -162,7 +168,9 @@ target:
            free: {VCPU: 7.0, MEMORY_MB: 1536.0, DISK_GB: 20.0}}
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.migrations import MigrationModule
+from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
+    AWAITING_CONFIRMATION, COLD_MIGRATION, MigrationModule,
+)
 # The room check, shared with manual_move; free_amount stays importable from here, where it was first written.
 from ansible_collections.novaops.migration.plugins.module_utils.manual_move import (  # pylint: disable=unused-import
     flavor_resources, free_amount, no_room_message, placement_room,
@@ -191,13 +199,14 @@ class MigrationPreflightModule(MigrationModule):
 
     def run(self):
         self.checks = []
+        self.awaiting_confirmation = False
         self.target = dict(node=None, host_ip=None, resource_provider=None, free={})
         target = self.params['target_host']
 
         server = self._check_server()
         self.mode = self._resolve_mode(server)
         target_service = self._check_target_service(target)
-        if server is not None:
+        if server is not None and not self.awaiting_confirmation:
             self._check_source_service(server)
             self._check_different_host(server, target)
             self._check_mode(server)
@@ -212,7 +221,7 @@ class MigrationPreflightModule(MigrationModule):
             ready=not problems, problems=problems, checks=self.checks, mode=self.mode,
             server=server_summary(server) if server is not None else None,
             source_host=server.compute_host if server is not None else None,
-            target_host=target, target=self.target,
+            target_host=target, target=self.target, awaiting_confirmation=self.awaiting_confirmation,
         )
         if problems and self.params['fail_on_problems']:
             numbered = ' '.join('(%d) %s.' % (index + 1, problem.rstrip('.')) for index, problem in enumerate(problems))
@@ -242,6 +251,12 @@ class MigrationPreflightModule(MigrationModule):
         elif server.status in TRANSITIONAL_STATUSES or server.task_state:
             self._record('server is idle', False, "server is %s with task '%s' in progress; wait until it ends"
                          % (server.status, server.task_state))
+        elif server.status == 'VERIFY_RESIZE' and self._awaits_confirmation_on_target(server):
+            # A cold move to this target whose module stopped waiting (its timeout, an interruption): the same
+            # move run again confirms it (cold_migrate), so it is no reason to refuse.
+            self.awaiting_confirmation = True
+            self._record('server is idle', True, 'server awaits the confirmation of its cold migration to %s; the '
+                                                 'move confirms it' % server.compute_host)
         elif server.status == 'VERIFY_RESIZE':
             self._record('server is idle', False, 'server is in VERIFY_RESIZE from an earlier move; confirm or '
                                                   'revert it first')
@@ -249,7 +264,17 @@ class MigrationPreflightModule(MigrationModule):
             self._record('server is healthy', True, 'server is %s' % server.status)
         return server
 
+    def _awaits_confirmation_on_target(self, server):
+        target = self.params['target_host']
+        if self.params['mode'] == 'live' or server.compute_host != target:
+            return False
+        pending = [record for record in self.migration_records(server.id, [COLD_MIGRATION])
+                   if record.status == AWAITING_CONFIRMATION and record.dest_compute == target]
+        return bool(pending)
+
     def _resolve_mode(self, server):
+        if self.awaiting_confirmation:
+            return 'cold'
         mode = self.params['mode']
         if mode != 'auto':
             return mode

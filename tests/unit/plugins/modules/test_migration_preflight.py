@@ -130,3 +130,29 @@ def test_busy_servers(run_module, lab, status, task_state, expected):
     result = preflight(run_module, fail_on_problems=False, mode='cold')
     assert failed_checks(result) == ['server is idle']
     assert expected in result['problems'][0]
+
+
+def test_a_cold_move_left_awaiting_confirmation_on_the_target_is_resumed(run_module, lab):
+    """A cold move whose module timed out rests in VERIFY_RESIZE on the target: running the same move again must
+    confirm it, not refuse it (it used to say 'confirm or revert it first')."""
+    server = lab.compute.add_server(status='VERIFY_RESIZE', **{'OS-EXT-SRV-ATTR:host': 'compute2'})
+    lab.compute.add_migration(server.id, migration_type='migration', status='finished', source_compute='compute1',
+                              dest_compute='compute2')
+    result = preflight(run_module, fail_on_problems=False)
+    assert result['problems'] == []
+    assert result['mode'] == 'cold'
+    assert result['awaiting_confirmation'] is True
+    assert lab.moves() == []
+
+
+@pytest.mark.parametrize('migration_type, host, dest', [
+    ('resize', 'compute2', 'compute2'),        # a resize is the operator's to confirm
+    ('migration', 'compute3', 'compute3'),     # a cold move to another host
+])
+def test_verify_resize_of_another_move_is_still_refused(run_module, lab, migration_type, host, dest):
+    server = lab.compute.add_server(status='VERIFY_RESIZE', **{'OS-EXT-SRV-ATTR:host': host})
+    lab.compute.add_migration(server.id, migration_type=migration_type, status='finished', source_compute='compute1',
+                              dest_compute=dest)
+    result = preflight(run_module, fail_on_problems=False, mode='cold')
+    assert 'server is idle' in failed_checks(result)
+    assert result['awaiting_confirmation'] is False
