@@ -242,3 +242,34 @@ def test_drain_with_nothing_left_to_move_succeeds(cloud, servers):
         assert again.rc == 0 and again.changed == 0, again
     finally:
         osc("compute", "service", "set", "--enable", "compute1", "nova-compute")
+
+
+def test_a_long_drain_followed_for_a_thousand_rounds(cloud, lab_hosts, servers, tmp_path):
+    """A drain whose live move lasts: followed round after round without a growing stack, every batch runs,
+    the report says how many rounds it took, and nothing is left in the async directory."""
+    # The ERROR server was deleted by the test before.
+    alive = {name: server for name, server in servers.items() if name != BROKEN}
+    on_compute2 = [name for name, (_status, host, _task) in where(cloud, alive).items() if host == "compute2"]
+    assert RUNNING[0] in on_compute2, where(cloud, servers)
+    instance = cloud.compute.get_server(servers[RUNNING[0]].id).instance_name
+    folder = pathlib.Path(os.environ.get("ANSIBLE_ASYNC_DIR", pathlib.Path.home() / ".ansible_async"))
+    jobs_before = set(folder.iterdir()) if folder.is_dir() else set()
+    report = tmp_path / "drain.json"
+    # 4 MiB/s: this live move takes a minute or two; a round every 0.05 s makes that a thousand rounds and more.
+    lab_hosts["compute2"].run(f"virsh migrate-setspeed {instance} --bandwidth 4")
+    try:
+        run = drain(host="compute2", target="compute1", concurrency=1, progress_interval="0.05",
+                    report_file=str(report), run_timeout=1800)
+    finally:
+        lab_hosts["compute2"].run(f"virsh migrate-setspeed {instance} --bandwidth 8796093022207", check=False)
+        osc("compute", "service", "set", "--enable", "compute2", "nova-compute")
+    assert run.rc == 0, run
+    MEASURED["long drain of compute2 (playbook wall)"] = run.wall
+    record = json.loads(report.read_text())
+    MEASURED["rounds of the long drain"] = record["rounds"]
+    assert record["rounds"] >= 1000, record
+    assert sorted(move["name"] for move in record["moves"] if move["moved"] and move["name"] in NAMES) == \
+        sorted(on_compute2), record
+    assert record["still_there"] == [], record
+    assert all(host == "compute1" for name, (_s, host, _t) in where(cloud, alive).items() if name in on_compute2)
+    assert (set(folder.iterdir()) if folder.is_dir() else set()) <= jobs_before, "async job files were left behind"

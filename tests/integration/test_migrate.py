@@ -445,3 +445,23 @@ def test_a_live_migration_followed_for_a_thousand_rounds(cloud, lab_hosts, serve
     assert async_job_files() <= jobs_before, "the move's async job file was left behind"
     assert_runs_only_on(cloud, lab_hosts, server.id, "compute2")
     wait_for_ticks_after(lab_hosts, "compute2", server.id, before[0], before[1])
+
+
+def test_a_cold_move_that_timed_out_is_confirmed_by_the_rerun(cloud, lab_hosts, server):
+    """The module gave up waiting; Nova went on to VERIFY_RESIZE on the target. The same command finishes it
+    (it used to refuse: 'server is in VERIFY_RESIZE from an earlier move; confirm or revert it first')."""
+    source = cloud.compute.get_server(server.id).compute_host
+    target = other_than(source)
+    run = migrate(target, mode="cold", migration_timeout=3)
+    assert run.rc != 0 and "timed out after 3 s" in run.text, run
+    wait_until(lambda: cloud.compute.get_server(server.id).status == "VERIFY_RESIZE", 300, interval=3,
+               what="the cold migration reaching VERIFY_RESIZE")
+    again = migrate(target, mode="cold")
+    assert again.rc == 0, again
+    report = again.report()
+    assert report.group(3, 4, 9) == ("cold", "api", target), again
+    current = cloud.compute.get_server(server.id)
+    assert (current.compute_host, current.status) == (target, "ACTIVE")
+    latest = sorted(cloud.compute.migrations(server_id=server.id), key=lambda m: m.id)[-1]
+    assert (latest.migration_type, latest.status) == ("migration", "confirmed")
+    assert qemu_hosts(lab_hosts, current.instance_name) == [target]
