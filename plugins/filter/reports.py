@@ -49,8 +49,8 @@ def move_report(result, server, request, check_mode=False):
     """The lines that report one move: what moved where, the copy as sampled, the ports."""
     result = result or {}
     request = request or {}
-    head = '%s: %s -> %s, %s migration%s, ' % (_name(server), result.get('source_host'), result.get('target_host'),
-                                              request.get('mode'), _method(request))
+    head = '%s: %s -> %s, %s migration%s, ' % (
+        _name(server), result.get('source_host'), result.get('target_host'), request.get('mode'), _method(request))
     if check_mode:
         lines = [head + 'would move (check mode)']
     else:
@@ -198,8 +198,8 @@ def manual_report(found, server, check_mode, source=None, duration=None, copy=No
                     len(found.get('ports') or []), found.get('target_host')))
     copied = 'skipped (already copied)'
     if copy and not copy.get('skipped'):
-        copied = '%s in %s s, verified in %s s' % (copy.get('method'), copy.get('copy_seconds'),
-                                                  copy.get('verify_seconds'))
+        copied = '%s in %s s, verified in %s s' % (
+            copy.get('method'), copy.get('copy_seconds'), copy.get('verify_seconds'))
     return ('%s: %s -> %s, cold migration (manual), done in %s s, now %s on %s; copy %s, source directory %s.' % (
         _name(server), source, found.get('host'), duration, found.get('status'), found.get('host'), copied,
         'kept' if keep_source else 'removed'))

@@ -214,8 +214,8 @@ def check_ssh(source, target, address, ssh_user, timeout, runner=run_command):
                  'novaops_ssh_trust role).' % (target, source, address)
         waited = _seconds(timeout)
         return Check(name, False, '%s timed out after %s. %s' % (what, waited, advice),
-                     '%s on %s cannot ssh to %s: timed out after %s. %s' % (ssh_user, source, address, waited,
-                                                                          advice))
+                     '%s on %s cannot ssh to %s: timed out after %s. %s' % (
+                         ssh_user, source, address, waited, advice))
     failure = _failure(result, timeout)
     return Check(name, False, '%s failed (rc %s): %s. %s' % (what, result.rc, failure, trust),
                  '%s on %s cannot ssh to %s (rc %s): %s. %s' % (ssh_user, source, address, result.rc, failure,

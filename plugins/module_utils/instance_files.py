@@ -45,7 +45,7 @@ TOOLS = COPY_TOOLS + ('runuser', 'sudo')
 EXTRA_TOOL_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
 QEMU_IMG_TIMEOUT = 60
 
-STATES = ('info', 'marker', 'marker_absent', 'in_place', 'set_aside', 'absent')
+STATES = ('query', 'marker', 'marker_absent', 'in_place', 'set_aside', 'absent')
 PRESENT, ABSENT = 'present', 'absent'
 
 

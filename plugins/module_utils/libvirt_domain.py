@@ -35,7 +35,7 @@ UNDEFINED = 'undefined'
 # A QEMU process exists: undefining would leave the guest running, unmanaged.
 ACTIVE_STATES = ('running', 'blocked', 'paused', 'in shutdown', 'pmsuspended')
 INACTIVE_STATES = ('shut off', 'crashed')
-STATES = ('info', 'shutdown', 'undefined', 'destroyed_and_undefined')
+STATES = ('query', 'shutdown', 'undefined', 'destroyed_and_undefined')
 
 # virsh's words for "libvirt could not be asked" (checked before the missing-domain ones: a connection that
 # drops during a lookup also says "failed to get domain").

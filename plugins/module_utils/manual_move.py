@@ -185,7 +185,6 @@ def port_bindings(module, server_id):
             for port in module.conn.network.ports(device_id=server_id)]
 
 
-
 # -- runs -------------------------------------------------------------------------------
 def parse_run_id(run_id):
     """(controller hostname, pid, start time in clock ticks) of a run id 'HOST:PID:START'."""

@@ -125,8 +125,8 @@ def checkpoint(name, value):
 
 # name -> (reader, default). A default of None means required.
 _MIGRATE = (
-    ('instance', lambda name, value: required_text(name, value), None),
-    ('target', lambda name, value: required_text(name, value), None),
+    ('instance', required_text, None),
+    ('target', required_text, None),
     ('mode', lambda name, value: choice(name, value, ('live', 'cold', 'auto')), 'auto'),
     ('cold_method', lambda name, value: choice(name, value, ('api', 'manual')), 'api'),
     ('migration_timeout', lambda name, value: positive_number(name, value, integer=True), DEFAULT_MIGRATION_TIMEOUT),
@@ -144,7 +144,7 @@ _MIGRATE = (
 )
 
 _DRAIN = (
-    ('host', lambda name, value: required_text(name, value), None),
+    ('host', required_text, None),
     ('target', optional_text, ''),
     ('concurrency', lambda name, value: positive_number(name, value, integer=True), 2),
     ('reason', optional_text, 'drained by novaops.migration'),

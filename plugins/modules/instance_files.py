@@ -12,11 +12,11 @@ description:
   - The file steps of the manual cold migration (C(playbooks/tasks/manual_cold_migrate.yml)) on one compute host -
     nova's instance directory C(INSTANCES_PATH/SERVER_ID) and the partial directory
     C(INSTANCES_PATH/.SERVER_ID.novaops-partial) that M(novaops.migration.instance_copy) copies into.
-  - O(state=info) (the default) reports what is there and changes nothing - sizes (allocated, as the copy is
+  - O(state=query) (the default) reports what is there and changes nothing - sizes (allocated, as the copy is
     sparse), the disk's backing file, the bases in C(_base), the free space and filesystem of O(instances_path),
     and the tools the copy needs.
   - O(state=marker) creates C(INSTANCES_PATH/.novaops-marker-MARKER) and O(state=marker_absent) removes it - create
-    one on the target and ask O(state=info) with the same O(marker) on the source whether it sees it, to detect
+    one on the target and ask O(state=query) with the same O(marker) on the source whether it sees it, to detect
     shared instance storage even where the filesystem type looks local.
   - O(state=in_place) renames the partial directory to the instance directory (on the target, after a verified
     copy); O(state=set_aside) renames an instance directory to the partial directory (a copy an earlier run left in
@@ -38,7 +38,7 @@ options:
     default: /var/lib/nova/instances
   state:
     description:
-      - V(info) reports and changes nothing.
+      - V(query) reports and changes nothing.
       - V(marker) creates the marker file O(marker), V(marker_absent) removes it.
       - V(in_place) renames the partial directory to the instance directory. Unchanged when only the instance
         directory exists; fails, changing nothing, when both exist (which one is the verified copy is unclear) or
@@ -48,12 +48,12 @@ options:
       - V(absent) removes the instance directory, and the partial directory too with O(partial=true). Unchanged when
         they are missing.
     type: str
-    choices: [info, marker, marker_absent, in_place, set_aside, absent]
-    default: info
+    choices: [query, marker, marker_absent, in_place, set_aside, absent]
+    default: query
   marker:
     description:
       - Name of the marker file, C(INSTANCES_PATH/.novaops-marker-MARKER) - 8 to 64 letters, digits, C(_) or C(-).
-      - Required with O(state=marker) and O(state=marker_absent); with O(state=info) the result says whether the
+      - Required with O(state=marker) and O(state=marker_absent); with O(state=query) the result says whether the
         marker is seen (RV(marker_found)).
     type: str
   partial:
@@ -186,61 +186,61 @@ marker_found:
   sample: false
 allocated_bytes:
   description: Bytes allocated to the instance directory, without C(console.log*); 0 when it is missing.
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: int
   sample: 1207959552
 partial_bytes:
   description: Bytes allocated to the partial directory; 0 when it is missing.
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: int
   sample: 0
 backing_file:
   description:
     - The disk's backing file as C(qemu-img info -U --output=json INSTANCE_DIR/disk) reports its C(backing-filename).
     - null when there is no disk, no backing file, or no C(qemu-img) (then in RV(missing_tools)).
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: str
   sample: /var/lib/nova/instances/_base/5f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6
 backing_bytes:
   description: Bytes allocated to the backing file; 0 without one.
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: int
   sample: 46137344
 bases:
   description: Names of the files in C(INSTANCES_PATH/_base), sorted.
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: list
   elements: str
   sample: [5f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6]
 available_bytes:
   description: Bytes free for unprivileged users in O(instances_path) (C(f_bavail * f_frsize)).
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: int
   sample: 17179869184
 mount_point:
   description: The mount point holding O(instances_path) (the longest mount point that is a prefix of it).
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: str
   sample: /
 filesystem_type:
   description: That mount's filesystem type, from C(/proc/self/mountinfo) (or C(/proc/mounts)).
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: str
   sample: ext4
 shared_filesystem:
   description: Whether RV(filesystem_type) is a network or cluster filesystem (see the notes).
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: bool
   sample: false
 tools:
   description: Absolute path of C(rsync), C(tar), C(ssh), C(qemu-img), C(virsh), C(runuser) and C(sudo), or null.
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: dict
   sample: {rsync: /usr/bin/rsync, tar: /usr/bin/tar, ssh: /usr/bin/ssh, qemu-img: /usr/bin/qemu-img,
            virsh: /usr/bin/virsh, runuser: /usr/sbin/runuser, sudo: null}
 missing_tools:
   description: Which of C(rsync), C(tar), C(ssh), C(qemu-img) and C(virsh) are not installed.
-  returned: when O(state=info)
+  returned: when O(state=query)
   type: list
   elements: str
   sample: []
@@ -272,7 +272,7 @@ def run(module):
     instances_path = validate_instances_path(params['instances_path'])
     state = params['state']
     # find
-    if state == 'info':
+    if state == 'query':
         return dict(changed=False, **gather_info(instances_path, server_id, marker))
     facts = path_facts(instances_path, server_id, marker)
     # decide
@@ -301,7 +301,7 @@ def main():
         argument_spec=dict(
             server_id=dict(type='str', required=True),
             instances_path=dict(type='path', default='/var/lib/nova/instances'),
-            state=dict(type='str', default='info', choices=list(STATES)),
+            state=dict(type='str', default='query', choices=list(STATES)),
             marker=dict(type='str'),
             partial=dict(type='bool', default=False),
         ),

@@ -28,7 +28,7 @@ options:
     required: true
   state:
     description:
-      - V(info) reads the domain and changes nothing.
+      - V(query) reads the domain and changes nothing.
       - V(shutdown) asks a V(running), V(blocked), V(paused), V(in shutdown) or V(pmsuspended) guest to power off
         (ACPI, C(virsh shutdown)), waits up to O(shutdown_timeout) seconds for it to be V(shut off), then pulls the
         plug (C(virsh destroy)) as Nova's own stop does after its timeout. A guest libvirt cannot send the request
@@ -40,8 +40,8 @@ options:
       - V(destroyed_and_undefined) destroys the domain if it runs, undefines it, then removes the taps of O(ports)
         (the rollback on a target).
     type: str
-    choices: [info, shutdown, undefined, destroyed_and_undefined]
-    default: info
+    choices: [query, shutdown, undefined, destroyed_and_undefined]
+    default: query
   uri:
     description:
       - The libvirt connection URI, given to every virsh call with C(-c).
@@ -237,7 +237,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type='str', required=True),
-            state=dict(type='str', default='info', choices=list(STATES)),
+            state=dict(type='str', default='query', choices=list(STATES)),
             uri=dict(type='str', default='qemu:///system'),
             shutdown_timeout=dict(type='int', default=20),
             ports=dict(type='list', elements='str', default=[]),

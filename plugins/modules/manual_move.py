@@ -89,14 +89,14 @@ options:
     default: false
   source_files:
     description:
-      - The source's instance files as the host module C(instance_files) (C(state=info)) returns them - with
+      - The source's instance files as the host module C(instance_files) (C(state=query)) returns them - with
         C(allocated_bytes), C(backing_file), C(backing_bytes), C(missing_tools), C(shared_filesystem) and more.
       - Used by V(plan) to check that the target has disk room for the copy and that no tool is missing; unset skips
         those checks.
     type: dict
   target_files:
     description:
-      - The target's instance files as C(instance_files) (C(state=info)) returns them - with C(available_bytes),
+      - The target's instance files as C(instance_files) (C(state=query)) returns them - with C(available_bytes),
         C(partial_bytes), C(bases), C(missing_tools), C(shared_filesystem) and more.
       - Used by V(plan) like O(source_files).
     type: dict
@@ -741,8 +741,8 @@ class ManualMoveModule(MigrationModule):
         if not self.params['wait']:
             return self.refetch(server.id)
         return self.wait_for(lambda: self.refetch(server.id), ['RUNNING'], ['ERROR', 'GONE'],
-                             what="start of server '%s' (%s) on %s" % (server.name, server.id,
-                                                                      self.params['target_host']),
+                             what="start of server '%s' (%s) on %s" % (
+                                 server.name, server.id, self.params['target_host']),
                              state_of=self._running_state, describe_failure=fault_message)
 
     @staticmethod

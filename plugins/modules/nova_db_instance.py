@@ -74,9 +74,10 @@ attributes:
 notes:
   - The connection URL and its password are never logged or returned.
   - Moving the row is not a migration by itself - Placement allocations, port bindings, the files and the libvirt
-    domain must follow; the manual method of M(novaops.migration.cold_migrate) and C(playbooks/migrate.yml) do that.
+    domain must follow; M(novaops.migration.manual_move) and C(playbooks/migrate.yml) with C(-e cold_method=manual)
+    do that.
 seealso:
-  - module: novaops.migration.cold_migrate
+  - module: novaops.migration.manual_move
 author:
   - novaops maintainers (@novaops)
 '''

@@ -22,15 +22,20 @@ options:
     type: str
     required: true
     choices: [migrate, drain]
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Reads only.
   diff_mode:
-    support: none
-  action:
-    support: full
-  async:
     support: none
   platform:
     platforms: all

@@ -37,8 +37,8 @@ def test_outcomes_of_a_batch():
     results = [dict(server=dict(host='compute2', status='ACTIVE'), duration=9.5, changed=True),
                dict(failed=True, msg='cold migration failed: no room')]
     outcomes = drain.drain_outcomes(results, launches(), 'compute1', '')
-    assert outcomes[0]['moved'] and outcomes[0]['line'] == 'run1 (s1): live migration compute1 -> compute2 in 9.5 s, ' \
-                                                            'now ACTIVE'
+    assert outcomes[0]['moved']
+    assert outcomes[0]['line'] == 'run1 (s1): live migration compute1 -> compute2 in 9.5 s, now ACTIVE'
     assert not outcomes[1]['moved'] and outcomes[1]['msg'] == 'cold migration failed: no room'
 
 

@@ -13,8 +13,8 @@ COLD = dict(mode='cold', cold_method='api')
 
 def moved(**overrides):
     result = dict(changed=True, source_host='compute1', target_host='compute2', duration=12.5, migration_id=7,
-                  migration=dict(status='completed'), server=dict(id='srv-1', name='myinstance', status='ACTIVE',
-                                                                    host='compute2', instance_name='instance-1'),
+                  migration=dict(status='completed'),
+                  server=dict(id='srv-1', name='myinstance', status='ACTIVE', host='compute2', instance_name='i-1'),
                   progress=[dict(percent=None, elapsed=0.5), dict(percent=40.0, elapsed=3.1),
                             dict(percent=100.0, elapsed=6.0)],
                   ports=[dict(id='port-1', status='ACTIVE', binding_host='compute2')], repaired_ports=[],
@@ -122,8 +122,8 @@ def test_manual_report():
         'myinstance (srv-1): compute1 -> compute2, cold migration (manual), would move (check mode): copy '
         '/var/lib/nova/instances/srv-1')
     landed = dict(host='compute2', status='ACTIVE')
-    line = reports.manual_report(landed, SERVER, False, 'compute1', 44.5, dict(method='tar', copy_seconds=1.2,
-                                                                              verify_seconds=0.4))
+    copy = dict(method='tar', copy_seconds=1.2, verify_seconds=0.4)
+    line = reports.manual_report(landed, SERVER, False, 'compute1', 44.5, copy)
     assert line == ('myinstance (srv-1): compute1 -> compute2, cold migration (manual), done in 44.5 s, now ACTIVE on '
                     'compute2; copy tar in 1.2 s, verified in 0.4 s, source directory removed.')
     assert 'copy skipped (already copied)' in reports.manual_report(landed, SERVER, False, 'compute1', 3.0, None, True)

@@ -251,7 +251,7 @@ def test_device_problems():
     plain = server()
     assert device_problems(plain, [dict(id='p1', vnic_type='normal'), dict(id='p2', vnic_type=None)]) == []
     busy = server(image='', flavor=dict(original_name='m1', ram=1, vcpus=1, disk=0,
-                                         extra_specs={'pci_passthrough:alias': 'gpu:2'}),
+                                        extra_specs={'pci_passthrough:alias': 'gpu:2'}),
                   **{'os-extended-volumes:volumes_attached': [{'id': 'vol-1'}]})
     problems = device_problems(busy, [dict(id='p1', vnic_type='direct'), dict(id='p2', vnic_type='normal')])
     assert len(problems) == 4

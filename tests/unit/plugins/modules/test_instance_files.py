@@ -148,8 +148,8 @@ def test_info_of_a_missing_instance_directory(instances):
 def test_info_measures_allocated_bytes_without_the_console_log(instances):
     instance_dir = make_instance(instances / UUID)
     result = run(instances)
-    expected = sum(os.lstat(path).st_blocks * 512 for path in (instance_dir, instance_dir / 'disk',
-                                                              instance_dir / 'disk.info'))
+    paths = (instance_dir, instance_dir / 'disk', instance_dir / 'disk.info')
+    expected = sum(os.lstat(path).st_blocks * 512 for path in paths)
     assert result['exists'] is True
     assert result['allocated_bytes'] == expected
     assert result['allocated_bytes'] < 1 * MIB, 'the sparse disk counts its allocated blocks, not its 64 MiB'
@@ -219,7 +219,7 @@ def test_a_missing_instances_path_fails_clearly(tmp_path, fake_bin):
 
 
 @pytest.mark.parametrize('server_id', ['../../etc', UUID + '/..', 'myinstance', UUID.upper()])
-@pytest.mark.parametrize('state', ['info', 'absent', 'in_place', 'set_aside'])
+@pytest.mark.parametrize('state', ['query', 'absent', 'in_place', 'set_aside'])
 def test_a_server_id_that_is_not_a_uuid_is_refused(instances, server_id, state):
     (instances / 'keep').mkdir()
     before = tree(instances)

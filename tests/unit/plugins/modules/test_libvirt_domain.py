@@ -284,11 +284,11 @@ def test_info_reads_the_state_and_changes_nothing(host, run, virsh_state, state)
 
 def test_info_of_a_transient_domain(host, run):
     host.add_domain(persistent=False)
-    assert run(state='info')['persistent'] is False
+    assert run(state='query')['persistent'] is False
 
 
 def test_info_of_an_unknown_domain_is_undefined(host, run):
-    result = run(state='info')
+    result = run(state='query')
     assert result['changed'] is False
     assert result['state'] == result['state_before'] == 'undefined'
     assert result['persistent'] is None
@@ -298,7 +298,7 @@ def test_info_of_an_unknown_domain_is_undefined(host, run):
 def test_libvirtd_down_is_an_error_not_undefined(host, run):
     host.add_domain()
     host.update(libvirtd=False)
-    for state in ('info', 'shutdown', 'undefined', 'destroyed_and_undefined'):
+    for state in ('query', 'shutdown', 'undefined', 'destroyed_and_undefined'):
         result = run(state=state, ports=[PORT] if 'undefined' in state else [])
         assert result['failed'], state
         assert 'state' not in result or result['state'] != 'undefined'
