@@ -399,9 +399,12 @@ def cloud(monkeypatch):
     return fake
 
 
-@pytest.fixture
-def run_module(monkeypatch, cloud):
-    """Run a module class with arguments; return its result dict (``failed`` set on failure)."""
+def capture_module_outcome(monkeypatch):
+    """Make exit_json/fail_json raise ModuleExit/ModuleFail; return the list warn() appends to.
+
+    The exception's ``result`` is what the module returned, with ``warnings`` when it warned and, from
+    fail_json, ``msg`` and ``failed=True``.
+    """
 
     warnings = []
 
@@ -420,6 +423,14 @@ def run_module(monkeypatch, cloud):
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, warning, **kwargs: warnings.append(warning))
+    return warnings
+
+
+@pytest.fixture
+def run_module(monkeypatch, cloud):
+    """Run a module class with arguments; return its result dict (``failed`` set on failure)."""
+
+    warnings = capture_module_outcome(monkeypatch)
 
     def run(module_class, args, check_mode=False, diff=False):
         module_args = dict(args)
@@ -435,5 +446,28 @@ def run_module(monkeypatch, cloud):
             except (ModuleExit, ModuleFail) as outcome:
                 return outcome.result
         raise AssertionError('%s returned without exit_json or fail_json' % module_class.__name__)
+
+    return run
+
+
+@pytest.fixture
+def run_host_module(monkeypatch):
+    """Run a host-side module's ``main`` with arguments; return its result dict.
+
+    The same outcome as run_module: ``failed=True`` and ``msg`` on failure, ``warnings`` when the module warned.
+    """
+
+    warnings = capture_module_outcome(monkeypatch)
+
+    def run(main, args, check_mode=False, diff=False):
+        module_args = dict(args)
+        module_args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
+        del warnings[:]
+        with patch_module_args(module_args):
+            try:
+                main()
+            except (ModuleExit, ModuleFail) as outcome:
+                return outcome.result
+        raise AssertionError('%s.main returned without exit_json or fail_json' % main.__module__)
 
     return run

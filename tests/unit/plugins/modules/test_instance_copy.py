@@ -26,9 +26,6 @@ import time
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.novaops.migration.plugins.module_utils import instance_copy as instance_copy_utils
 from ansible_collections.novaops.migration.plugins.modules import instance_copy
 
@@ -98,22 +95,8 @@ json.dump(info, sys.stdout)
 '''
 
 
-class Outcome(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
 @pytest.fixture(autouse=True)
-def outcome(monkeypatch):
-    def exit_json(module, **result):
-        raise Outcome(result)
-
-    def fail_json(module, msg, **result):
-        raise Outcome(dict(result, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+def short_grace(monkeypatch):
     # A stale copy that ignores SIGTERM is killed after this long (seconds).
     monkeypatch.setattr(instance_copy_utils, 'STALE_COPY_GRACE_SECONDS', 1.0)
 
@@ -176,17 +159,16 @@ def current_user():
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-def run(hosts, check_mode=False, **args):
-    # The tests run the copy as whoever runs them, so no wrapper is needed (one test asks for another user).
-    values = dict(server_id=UUID, instances_path=str(hosts.instances_path), target_address=TARGET,
-                  copy_user=current_user(), _ansible_check_mode=check_mode)
-    values.update(args)
-    with patch_module_args(values):
-        try:
-            instance_copy.main()
-        except Outcome as outcome:
-            return outcome.result
-    raise AssertionError('the module returned without exit_json or fail_json')
+@pytest.fixture
+def run(run_host_module):
+    def run_instance_copy(hosts, check_mode=False, **args):
+        # The tests run the copy as whoever runs them, so no wrapper is needed (one test asks for another user).
+        values = dict(server_id=UUID, instances_path=str(hosts.instances_path), target_address=TARGET,
+                      copy_user=current_user())
+        values.update(args)
+        return run_host_module(instance_copy.main, values, check_mode=check_mode)
+
+    return run_instance_copy
 
 
 def make_instance(directory):
@@ -229,7 +211,7 @@ def without_console_log(found):
 
 # -- copying -------------------------------------------------------------------------
 
-def test_a_fresh_copy_is_streamed_with_tar_and_verified(hosts):
+def test_a_fresh_copy_is_streamed_with_tar_and_verified(hosts, run):
     make_instance(hosts.instance_dir)
     source_before = tree(hosts.source_root)
     result = run(hosts)
@@ -255,7 +237,7 @@ def test_a_fresh_copy_is_streamed_with_tar_and_verified(hosts):
     assert len(verify) == 1 and '--dry-run' in verify[0] and '--itemize-changes' in verify[0]
 
 
-def test_a_copy_an_earlier_run_left_is_finished_with_rsync(hosts):
+def test_a_copy_an_earlier_run_left_is_finished_with_rsync(hosts, run):
     make_instance(hosts.instance_dir)
     hosts.partial_dir.mkdir()
     (hosts.partial_dir / 'disk').write_bytes(b'half a disk')
@@ -277,7 +259,7 @@ def test_a_copy_an_earlier_run_left_is_finished_with_rsync(hosts):
                                             hosts.instances_path / ('.%s.novaops-partial' % UUID)))
 
 
-def test_rsync_options_make_the_copy_use_rsync(hosts):
+def test_rsync_options_make_the_copy_use_rsync(hosts, run):
     make_instance(hosts.instance_dir)
     result = run(hosts, rsync_options=['--bwlimit=50M', '--compress'], io_timeout=30)
     assert result.get('failed') is not True, result.get('msg')
@@ -287,7 +269,7 @@ def test_rsync_options_make_the_copy_use_rsync(hosts):
     assert contents(hosts.partial_dir) == without_console_log(contents(hosts.instance_dir))
 
 
-def test_the_backing_file_goes_to_the_same_path_on_the_target_when_it_lacks_it(hosts, monkeypatch):
+def test_the_backing_file_goes_to_the_same_path_on_the_target_when_it_lacks_it(hosts, monkeypatch, run):
     make_instance(hosts.instance_dir)
     (hosts.instances_path / '_base').mkdir()
     base = hosts.instances_path / '_base' / BASE_NAME
@@ -308,7 +290,7 @@ def test_the_backing_file_goes_to_the_same_path_on_the_target_when_it_lacks_it(h
     assert again['backing_copied'] is False and again['method'] == 'rsync' and again['verified'] is True
 
 
-def test_check_mode_copies_nothing_and_says_how_it_would(hosts):
+def test_check_mode_copies_nothing_and_says_how_it_would(hosts, run):
     make_instance(hosts.instance_dir)
     target_before = tree(hosts.target_root)
     result = run(hosts, check_mode=True)
@@ -324,7 +306,7 @@ def test_check_mode_copies_nothing_and_says_how_it_would(hosts):
     assert run(hosts, check_mode=True, rsync_options=['-z'])['method'] == 'rsync'
 
 
-def test_a_missing_instance_directory_fails_and_runs_nothing(hosts):
+def test_a_missing_instance_directory_fails_and_runs_nothing(hosts, run):
     for check_mode in (False, True):
         result = run(hosts, check_mode=check_mode)
         assert result['failed'] is True and result['failed_step'] == 'find'
@@ -332,7 +314,7 @@ def test_a_missing_instance_directory_fails_and_runs_nothing(hosts):
     assert hosts.ssh_calls() == [] and hosts.rsync_calls() == []
 
 
-def test_a_copy_that_differs_fails_the_verification_naming_the_paths(hosts, monkeypatch):
+def test_a_copy_that_differs_fails_the_verification_naming_the_paths(hosts, monkeypatch, run):
     make_instance(hosts.instance_dir)
     source_before = tree(hosts.source_root)
     monkeypatch.setenv('FAKE_SSH_CORRUPT', str(hosts.partial_dir / 'disk'))
@@ -345,7 +327,7 @@ def test_a_copy_that_differs_fails_the_verification_naming_the_paths(hosts, monk
     assert tree(hosts.source_root) == source_before
 
 
-def test_an_unreachable_target_fails_naming_the_step_and_sshs_words(hosts, monkeypatch):
+def test_an_unreachable_target_fails_naming_the_step_and_sshs_words(hosts, monkeypatch, run):
     make_instance(hosts.instance_dir)
     monkeypatch.setenv('FAKE_SSH_FAIL', '1')
     result = run(hosts)
@@ -355,7 +337,7 @@ def test_an_unreachable_target_fails_naming_the_step_and_sshs_words(hosts, monke
     assert hosts.rsync_calls() == []
 
 
-def test_the_copy_runs_as_the_copy_user(hosts):
+def test_the_copy_runs_as_the_copy_user(hosts, run):
     make_instance(hosts.instance_dir)
     other = 'nobody' if os.geteuid() == 0 else 'root'
     wrapper = 'runuser' if os.geteuid() == 0 else 'sudo'
@@ -368,7 +350,7 @@ def test_the_copy_runs_as_the_copy_user(hosts):
                    for line in wrapped), program
 
 
-def test_an_unknown_copy_user_is_refused(hosts):
+def test_an_unknown_copy_user_is_refused(hosts, run):
     make_instance(hosts.instance_dir)
     result = run(hosts, copy_user='no-such-user-here')
     assert result['failed'] is True and 'no-such-user-here' in result['msg']
@@ -379,7 +361,7 @@ def test_an_unknown_copy_user_is_refused(hosts):
 
 @pytest.mark.parametrize('option', ['--remove-source-files', '--rsync-path=/tmp/evil', '-e', 'ssh -o x=y',
                                     '--delete-before', '--bwlimit=1T'])
-def test_rsync_options_outside_the_allow_list_are_refused_before_anything_runs(hosts, option):
+def test_rsync_options_outside_the_allow_list_are_refused_before_anything_runs(hosts, option, run):
     make_instance(hosts.instance_dir)
     result = run(hosts, rsync_options=['--bwlimit=10M', option])
     assert result['failed'] is True and result['failed_step'] == 'validate'
@@ -389,14 +371,14 @@ def test_rsync_options_outside_the_allow_list_are_refused_before_anything_runs(h
 
 
 @pytest.mark.parametrize('address', ['-oProxyCommand=touch /tmp/pwned', 'compute 2', 'compute2;id'])
-def test_a_bad_target_address_is_refused_before_anything_runs(hosts, address):
+def test_a_bad_target_address_is_refused_before_anything_runs(hosts, address, run):
     make_instance(hosts.instance_dir)
     result = run(hosts, target_address=address)
     assert result['failed'] is True and 'target_address' in result['msg']
     assert hosts.ssh_calls() == []
 
 
-def test_host_key_checking_cannot_be_turned_off(hosts):
+def test_host_key_checking_cannot_be_turned_off(hosts, run):
     make_instance(hosts.instance_dir)
     result = run(hosts, ssh_options=dict(StrictHostKeyChecking='no'))
     assert result['failed'] is True and 'StrictHostKeyChecking' in result['msg']
@@ -404,12 +386,12 @@ def test_host_key_checking_cannot_be_turned_off(hosts):
 
 
 @pytest.mark.parametrize('server_id', ['../../../etc', UUID + '/..'])
-def test_a_server_id_that_is_not_a_uuid_is_refused(hosts, server_id):
+def test_a_server_id_that_is_not_a_uuid_is_refused(hosts, server_id, run):
     result = run(hosts, server_id=server_id)
     assert result['failed'] is True and 'UUID' in result['msg']
 
 
-def test_io_timeout_must_be_positive(hosts):
+def test_io_timeout_must_be_positive(hosts, run):
     make_instance(hosts.instance_dir)
     result = run(hosts, io_timeout=0)
     assert result['failed'] is True and 'io_timeout' in result['msg']
@@ -433,7 +415,7 @@ def start_fake_copy(hosts, argv_tail, ignore_term=False):
     return process
 
 
-def test_a_copy_left_running_is_stopped_first(hosts):
+def test_a_copy_left_running_is_stopped_first(hosts, run):
     make_instance(hosts.instance_dir)
     partial = '%s/.%s.novaops-partial/' % (hosts.instances_path, UUID)
     polite = start_fake_copy(hosts, ['--archive', '--sparse', '%s/' % hosts.instance_dir, '%s:%s' % (TARGET, partial)])
@@ -457,7 +439,7 @@ def test_a_copy_left_running_is_stopped_first(hosts):
                 process.wait()
 
 
-def test_check_mode_names_the_stale_copies_without_stopping_them(hosts):
+def test_check_mode_names_the_stale_copies_without_stopping_them(hosts, run):
     make_instance(hosts.instance_dir)
     stale = start_fake_copy(hosts, ['-a', '%s/' % hosts.instance_dir, '%s:/x/' % TARGET])
     try:

@@ -11,9 +11,6 @@ import sys
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.novaops.migration.plugins.module_utils import instance_files as instance_files_utils
 from ansible_collections.novaops.migration.plugins.modules import instance_files
 
@@ -43,33 +40,6 @@ json.dump(info, sys.stdout, indent=4)
 '''
 
 
-class Outcome(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-WARNINGS = []
-
-
-@pytest.fixture(autouse=True)
-def outcome(monkeypatch):
-    def with_warnings(result):
-        if WARNINGS:
-            result['warnings'] = list(WARNINGS)
-        return result
-
-    def exit_json(module, **result):
-        raise Outcome(with_warnings(result))
-
-    def fail_json(module, msg, **result):
-        raise Outcome(with_warnings(dict(result, msg=msg, failed=True)))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, warning, **kwargs: WARNINGS.append(warning))
-
-
 @pytest.fixture
 def fake_bin(tmp_path, monkeypatch):
     directory = tmp_path / 'bin'
@@ -90,17 +60,14 @@ def instances(tmp_path, fake_bin):
     return path
 
 
-def run(instances_path, check_mode=False, diff=False, **args):
-    values = dict(server_id=UUID, instances_path=str(instances_path), _ansible_check_mode=check_mode,
-                  _ansible_diff=diff)
-    values.update(args)
-    del WARNINGS[:]
-    with patch_module_args(values):
-        try:
-            instance_files.main()
-        except Outcome as outcome:
-            return outcome.result
-    raise AssertionError('the module returned without exit_json or fail_json')
+@pytest.fixture
+def run(run_host_module):
+    def run_instance_files(instances_path, check_mode=False, diff=False, **args):
+        values = dict(server_id=UUID, instances_path=str(instances_path))
+        values.update(args)
+        return run_host_module(instance_files.main, values, check_mode=check_mode, diff=diff)
+
+    return run_instance_files
 
 
 def make_instance(directory, data=b'x' * 8192):
@@ -129,7 +96,7 @@ def tree(path):
     return found
 
 
-def test_info_of_a_missing_instance_directory(instances):
+def test_info_of_a_missing_instance_directory(instances, run):
     result = run(instances)
     assert result['changed'] is False
     assert result['instance_dir'] == '%s/%s' % (instances, UUID)
@@ -145,7 +112,7 @@ def test_info_of_a_missing_instance_directory(instances):
     assert 'marker_found' not in result
 
 
-def test_info_measures_allocated_bytes_without_the_console_log(instances):
+def test_info_measures_allocated_bytes_without_the_console_log(instances, run):
     instance_dir = make_instance(instances / UUID)
     result = run(instances)
     paths = (instance_dir, instance_dir / 'disk', instance_dir / 'disk.info')
@@ -155,7 +122,7 @@ def test_info_measures_allocated_bytes_without_the_console_log(instances):
     assert result['allocated_bytes'] < 1 * MIB, 'the sparse disk counts its allocated blocks, not its 64 MiB'
 
 
-def test_info_reads_the_backing_file_and_the_bases(instances, monkeypatch):
+def test_info_reads_the_backing_file_and_the_bases(instances, monkeypatch, run):
     make_instance(instances / UUID)
     (instances / '_base').mkdir()
     base = instances / '_base' / '5f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6'
@@ -173,7 +140,7 @@ def test_info_reads_the_backing_file_and_the_bases(instances, monkeypatch):
     assert 'qemu-img' not in result['missing_tools']
 
 
-def test_info_without_qemu_img_reports_it_missing(instances, monkeypatch, tmp_path):
+def test_info_without_qemu_img_reports_it_missing(instances, monkeypatch, tmp_path, run):
     make_instance(instances / UUID)
     empty = tmp_path / 'empty-bin'
     empty.mkdir()
@@ -186,7 +153,7 @@ def test_info_without_qemu_img_reports_it_missing(instances, monkeypatch, tmp_pa
     assert set(result['tools']) == {'rsync', 'tar', 'ssh', 'qemu-img', 'virsh', 'runuser', 'sudo'}
 
 
-def test_info_without_a_disk_has_no_backing_file(instances, monkeypatch):
+def test_info_without_a_disk_has_no_backing_file(instances, monkeypatch, run):
     (instances / UUID).mkdir()
     (instances / UUID / 'console.log').write_text('boot\n')
     monkeypatch.setenv('FAKE_QEMU_IMG_BACKING', '/nonexistent')
@@ -194,7 +161,7 @@ def test_info_without_a_disk_has_no_backing_file(instances, monkeypatch):
     assert result['exists'] is True and result['backing_file'] is None
 
 
-def test_info_fails_when_qemu_img_cannot_read_the_disk(instances, monkeypatch):
+def test_info_fails_when_qemu_img_cannot_read_the_disk(instances, monkeypatch, run):
     make_instance(instances / UUID)
     monkeypatch.setenv('FAKE_QEMU_IMG_FAIL', '1')
     result = run(instances)
@@ -202,7 +169,7 @@ def test_info_fails_when_qemu_img_cannot_read_the_disk(instances, monkeypatch):
     assert 'Image is not in qcow2 format' in result['msg'] and 'disk' in result['msg']
 
 
-def test_info_never_changes_anything(instances, monkeypatch):
+def test_info_never_changes_anything(instances, monkeypatch, run):
     make_instance(instances / UUID)
     (instances / ('.%s.novaops-partial' % UUID)).mkdir()
     before = tree(instances)
@@ -212,7 +179,7 @@ def test_info_never_changes_anything(instances, monkeypatch):
     assert tree(instances) == before
 
 
-def test_a_missing_instances_path_fails_clearly(tmp_path, fake_bin):
+def test_a_missing_instances_path_fails_clearly(tmp_path, fake_bin, run):
     result = run(tmp_path / 'nowhere')
     assert result['failed'] is True
     assert str(tmp_path / 'nowhere') in result['msg'] and 'instances_path' in result['msg']
@@ -220,7 +187,7 @@ def test_a_missing_instances_path_fails_clearly(tmp_path, fake_bin):
 
 @pytest.mark.parametrize('server_id', ['../../etc', UUID + '/..', 'myinstance', UUID.upper()])
 @pytest.mark.parametrize('state', ['query', 'absent', 'in_place', 'set_aside'])
-def test_a_server_id_that_is_not_a_uuid_is_refused(instances, server_id, state):
+def test_a_server_id_that_is_not_a_uuid_is_refused(instances, server_id, state, run):
     (instances / 'keep').mkdir()
     before = tree(instances)
     result = run(instances, server_id=server_id, state=state)
@@ -230,7 +197,7 @@ def test_a_server_id_that_is_not_a_uuid_is_refused(instances, server_id, state):
 
 # -- marker ------------------------------------------------------------------------
 
-def test_a_marker_is_created_then_seen_then_removed(instances):
+def test_a_marker_is_created_then_seen_then_removed(instances, run):
     marker = instances / '.novaops-marker-run-20261123'
     predicted = run(instances, state='marker', marker='run-20261123', check_mode=True, diff=True)
     assert predicted['changed'] is True and not marker.exists()
@@ -251,13 +218,13 @@ def test_a_marker_is_created_then_seen_then_removed(instances):
 
 
 @pytest.mark.parametrize('marker', ['short', '../../../../tmp/evil', 'a b c d e f g h'])
-def test_a_bad_marker_is_refused(instances, marker):
+def test_a_bad_marker_is_refused(instances, marker, run):
     result = run(instances, state='marker', marker=marker)
     assert result['failed'] is True and 'marker' in result['msg']
     assert os.listdir(str(instances)) == []
 
 
-def test_the_marker_states_need_a_marker(instances):
+def test_the_marker_states_need_a_marker(instances, run):
     result = run(instances, state='marker')
     assert result['failed'] is True and 'marker' in result['msg']
 
@@ -268,7 +235,7 @@ def partial(instances):
     return instances / ('.%s.novaops-partial' % UUID)
 
 
-def test_in_place_renames_the_verified_copy_into_place(instances):
+def test_in_place_renames_the_verified_copy_into_place(instances, run):
     make_instance(partial(instances))
     contents = tree(partial(instances))
     predicted = run(instances, state='in_place', check_mode=True, diff=True)
@@ -288,7 +255,7 @@ def test_in_place_renames_the_verified_copy_into_place(instances):
     assert run(instances, state='in_place')['changed'] is False
 
 
-def test_in_place_refuses_when_both_directories_exist(instances):
+def test_in_place_refuses_when_both_directories_exist(instances, run):
     make_instance(instances / UUID)
     make_instance(partial(instances))
     before = tree(instances)
@@ -299,12 +266,12 @@ def test_in_place_refuses_when_both_directories_exist(instances):
     assert tree(instances) == before
 
 
-def test_in_place_fails_when_there_is_no_copy(instances):
+def test_in_place_fails_when_there_is_no_copy(instances, run):
     result = run(instances, state='in_place')
     assert result['failed'] is True and str(partial(instances)) in result['msg']
 
 
-def test_set_aside_moves_an_earlier_copy_out_of_the_way(instances):
+def test_set_aside_moves_an_earlier_copy_out_of_the_way(instances, run):
     make_instance(instances / UUID)
     assert run(instances, state='set_aside', check_mode=True)['changed'] is True
     assert (instances / UUID).exists()
@@ -315,7 +282,7 @@ def test_set_aside_moves_an_earlier_copy_out_of_the_way(instances):
     assert run(instances, state='set_aside')['changed'] is False
 
 
-def test_set_aside_leaves_both_when_a_partial_copy_is_there(instances):
+def test_set_aside_leaves_both_when_a_partial_copy_is_there(instances, run):
     make_instance(instances / UUID)
     make_instance(partial(instances))
     before = tree(instances)
@@ -325,11 +292,11 @@ def test_set_aside_leaves_both_when_a_partial_copy_is_there(instances):
     assert len(result['warnings']) == 1 and 'state=in_place refuses' in result['warnings'][0]
 
 
-def test_set_aside_with_nothing_there_changes_nothing(instances):
+def test_set_aside_with_nothing_there_changes_nothing(instances, run):
     assert run(instances, state='set_aside')['changed'] is False
 
 
-def test_absent_removes_the_instance_directory_and_keeps_the_partial_one(instances):
+def test_absent_removes_the_instance_directory_and_keeps_the_partial_one(instances, run):
     make_instance(instances / UUID)
     make_instance(partial(instances))
     assert run(instances, state='absent', check_mode=True)['changed'] is True
@@ -341,7 +308,7 @@ def test_absent_removes_the_instance_directory_and_keeps_the_partial_one(instanc
     assert run(instances, state='absent')['changed'] is False
 
 
-def test_absent_with_partial_removes_both(instances):
+def test_absent_with_partial_removes_both(instances, run):
     make_instance(instances / UUID)
     make_instance(partial(instances))
     (instances / 'other-server').mkdir()

@@ -20,7 +20,6 @@ import textwrap
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.novaops.migration.plugins.modules import libvirt_domain
 
@@ -142,18 +141,6 @@ FAKE = textwrap.dedent(r'''
 ''')
 
 
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
 class Host(object):
     """The compute the module runs on, as the fakes see it."""
 
@@ -242,27 +229,13 @@ def host(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def run(host, monkeypatch):
-    def exit_json(module, **result):
-        raise ModuleExit(result)
-
-    def fail_json(module, msg, **result):
-        raise ModuleFail(dict(result, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-
-    def run_module(check_mode=False, diff=False, **args):
-        values = dict(name=DOMAIN, _ansible_check_mode=check_mode, _ansible_diff=diff)
+def run(host, run_host_module):
+    def run_libvirt_domain(check_mode=False, diff=False, **args):
+        values = dict(name=DOMAIN)
         values.update(args)
-        with patch_module_args(values):
-            try:
-                libvirt_domain.main()
-            except (ModuleExit, ModuleFail) as outcome:
-                return outcome.result
-        raise AssertionError('the module returned without exit_json or fail_json')
+        return run_host_module(libvirt_domain.main, values, check_mode=check_mode, diff=diff)
 
-    return run_module
+    return run_libvirt_domain
 
 
 # -- info -----------------------------------------------------------------------------------------------------------

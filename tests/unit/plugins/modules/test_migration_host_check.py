@@ -18,9 +18,6 @@ import time
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.novaops.migration.plugins.module_utils import host_checks
 from ansible_collections.novaops.migration.plugins.modules import migration_host_check
 
@@ -63,18 +60,6 @@ TARGET_CONF = dict(changed=False, my_ip='10.0.0.12', host='compute2', live_migra
                    ssh_address='10.0.0.12', instances_path='/var/lib/nova/instances', files=['/etc/nova/nova.conf'])
 
 
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
 class Fakes(object):
     def __init__(self, tmp_path, monkeypatch):
         self.bin = tmp_path / 'bin'
@@ -102,34 +87,25 @@ class Fakes(object):
 
 @pytest.fixture
 def fakes(tmp_path, monkeypatch):
-    def exit_json(module, **result):
-        raise ModuleExit(result)
-
-    def fail_json(module, msg, **result):
-        raise ModuleFail(dict(result, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(host_checks, 'effective_user', lambda: (0, 'root'))
     # nova exists on a compute; the test machine need not have it.
     monkeypatch.setattr(host_checks, 'user_exists', lambda name: True)
     return Fakes(tmp_path, monkeypatch)
 
 
-def run(check_mode=False, **args):
-    values = dict(target_host='compute2', source_host='compute1', _ansible_check_mode=check_mode)
-    values.update(args)
-    with patch_module_args(values):
-        try:
-            migration_host_check.main()
-        except (ModuleExit, ModuleFail) as outcome:
-            return outcome.result
-    raise AssertionError('the module returned without exit_json or fail_json')
+@pytest.fixture
+def run(run_host_module):
+    def run_migration_host_check(check_mode=False, **args):
+        values = dict(target_host='compute2', source_host='compute1')
+        values.update(args)
+        return run_host_module(migration_host_check.main, values, check_mode=check_mode)
+
+    return run_migration_host_check
 
 
 # -- live -----------------------------------------------------------------------------
 
-def test_live_without_target_conf_connects_to_the_target_name(fakes):
+def test_live_without_target_conf_connects_to_the_target_name(fakes, run):
     result = run(mode='live')
     assert fakes.calls() == [['timeout', '20', 'virsh', '-c', 'qemu+tcp://compute2/system', 'hostname'],
                              ['virsh', '-c', 'qemu+tcp://compute2/system', 'hostname']]
@@ -139,14 +115,14 @@ def test_live_without_target_conf_connects_to_the_target_name(fakes):
                      detail='virsh -c qemu+tcp://compute2/system on compute1 answered compute2')])
 
 
-def test_live_with_target_conf_connects_where_nova_will(fakes):
+def test_live_with_target_conf_connects_where_nova_will(fakes, run):
     result = run(mode='live', target_conf=TARGET_CONF)
     assert fakes.calls()[0] == ['timeout', '20', 'virsh', '-c', 'qemu+tcp://10.1.0.12/system', 'hostname']
     assert result['problems'] == [] and result['checks'][0]['ok'] is True
     assert result['libvirt_uri'] == 'qemu+tcp://10.1.0.12/system' and result['ssh_address'] == '10.0.0.12'
 
 
-def test_live_failure_is_a_problem_not_a_failure(fakes):
+def test_live_failure_is_a_problem_not_a_failure(fakes, run):
     fakes.behave(virsh='fail')
     result = run(mode='live')
     assert 'failed' not in result and result['changed'] is False
@@ -157,7 +133,7 @@ def test_live_failure_is_a_problem_not_a_failure(fakes):
         "refused. Is libvirt listening on compute2 (libvirtd-tcp.socket, the novaops_libvirt role)?"]
 
 
-def test_live_timeout(fakes):
+def test_live_timeout(fakes, run):
     fakes.behave(virsh='hang')
     started = time.monotonic()
     result = run(mode='live', timeout=1)
@@ -170,7 +146,7 @@ def test_live_timeout(fakes):
 
 # -- cold -----------------------------------------------------------------------------
 
-def test_cold_as_root_runs_ssh_as_nova_with_runuser(fakes):
+def test_cold_as_root_runs_ssh_as_nova_with_runuser(fakes, run):
     result = run(mode='cold', target_conf=TARGET_CONF)
     ssh = ['ssh'] + SSH_OPTIONS + ['10.0.0.12', 'true']
     assert fakes.calls() == [['timeout', '20', 'runuser', '-u', 'nova', '--'] + ssh,
@@ -181,7 +157,7 @@ def test_cold_as_root_runs_ssh_as_nova_with_runuser(fakes):
                                      detail='ssh 10.0.0.12 true as nova on compute1 works')]
 
 
-def test_cold_as_another_user_runs_ssh_as_nova_with_sudo(fakes, monkeypatch):
+def test_cold_as_another_user_runs_ssh_as_nova_with_sudo(fakes, monkeypatch, run):
     monkeypatch.setattr(host_checks, 'effective_user', lambda: (1000, 'ansible'))
     result = run(mode='cold', target_conf=TARGET_CONF)
     ssh = ['ssh'] + SSH_OPTIONS + ['10.0.0.12', 'true']
@@ -191,7 +167,7 @@ def test_cold_as_another_user_runs_ssh_as_nova_with_sudo(fakes, monkeypatch):
     assert result['problems'] == []
 
 
-def test_cold_as_nova_runs_ssh_itself(fakes, monkeypatch):
+def test_cold_as_nova_runs_ssh_itself(fakes, monkeypatch, run):
     monkeypatch.setattr(host_checks, 'effective_user', lambda: (64060, 'nova'))
     run(mode='cold', target_conf=TARGET_CONF)
     assert fakes.calls() == [['timeout', '20', 'ssh'] + SSH_OPTIONS + ['10.0.0.12', 'true'],
@@ -199,7 +175,7 @@ def test_cold_as_nova_runs_ssh_itself(fakes, monkeypatch):
 
 
 @pytest.mark.parametrize('user', [(0, 'root'), (1000, 'ansible'), (64060, 'nova')])
-def test_host_keys_are_always_checked(fakes, monkeypatch, user):
+def test_host_keys_are_always_checked(fakes, monkeypatch, user, run):
     # Whatever nova's ~/.ssh/config says: ssh takes the first value of an option, and -o comes first.
     monkeypatch.setattr(host_checks, 'effective_user', lambda: user)
     run(mode='cold', timeout=5)
@@ -209,7 +185,7 @@ def test_host_keys_are_always_checked(fakes, monkeypatch, user):
                 and argument != 'StrictHostKeyChecking=yes']
 
 
-def test_cold_failure_with_stderr(fakes):
+def test_cold_failure_with_stderr(fakes, run):
     fakes.behave(ssh='fail')
     result = run(mode='cold', target_conf=TARGET_CONF)
     assert 'failed' not in result
@@ -219,7 +195,7 @@ def test_cold_failure_with_stderr(fakes):
         'the novaops_ssh_trust role.']
 
 
-def test_cold_timeout(fakes):
+def test_cold_timeout(fakes, run):
     fakes.behave(ssh='hang')
     started = time.monotonic()
     result = run(mode='cold', target_conf=TARGET_CONF, timeout=1)
@@ -230,7 +206,7 @@ def test_cold_timeout(fakes):
 
 # -- the rest -------------------------------------------------------------------------
 
-def test_required_tools_are_looked_up_on_this_host(fakes):
+def test_required_tools_are_looked_up_on_this_host(fakes, run):
     fakes.install('rsync')
     result = run(mode='live', required_tools=['rsync', 'novaops-no-such-tool'])
     assert [(check['name'], check['ok']) for check in result['checks']] == [
@@ -242,25 +218,25 @@ def test_required_tools_are_looked_up_on_this_host(fakes):
     assert problem.startswith('novaops-no-such-tool is not installed on compute1 (not on its PATH ')
 
 
-def test_every_problem_at_once(fakes):
+def test_every_problem_at_once(fakes, run):
     fakes.behave(ssh='fail')
     result = run(mode='cold', required_tools=['novaops-no-such-tool', 'novaops-nor-this'])
     assert len(result['problems']) == 3 and 'failed' not in result
 
 
-def test_check_mode_runs_the_checks(fakes):
+def test_check_mode_runs_the_checks(fakes, run):
     fakes.behave(virsh='fail')
     result = run(mode='live', check_mode=True)
     assert fakes.calls()[0][0] == 'timeout'
     assert result['changed'] is False and len(result['problems']) == 1
 
 
-def test_source_host_defaults_to_the_hostname(fakes, monkeypatch):
+def test_source_host_defaults_to_the_hostname(fakes, monkeypatch, run_host_module):
     monkeypatch.setattr(host_checks.socket, 'gethostname', lambda: 'compute1.lab')
-    with patch_module_args(dict(mode='live', target_host='compute2')):
-        with pytest.raises(ModuleExit) as outcome:
-            migration_host_check.main()
-    assert outcome.value.result['checks'][0]['name'] == 'libvirt on compute2 reachable from compute1.lab'
+    result = run_host_module(migration_host_check.main, dict(mode='live', target_host='compute2'))
+    # The module exited (exit_json), it did not fail.
+    assert 'failed' not in result
+    assert result['checks'][0]['name'] == 'libvirt on compute2 reachable from compute1.lab'
 
 
 @pytest.mark.parametrize('args, message', [
@@ -271,7 +247,7 @@ def test_source_host_defaults_to_the_hostname(fakes, monkeypatch):
     (dict(mode='live', target_host='-compute2'), 'target_host'),
     (dict(mode='warm'), 'mode'),
 ])
-def test_bad_options_fail_before_running_anything(fakes, args, message):
+def test_bad_options_fail_before_running_anything(fakes, args, message, run):
     result = run(**args)
     assert result['failed'] and message in result['msg']
     assert fakes.calls() == []

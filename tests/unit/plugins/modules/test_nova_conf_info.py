@@ -8,9 +8,6 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.novaops.migration.plugins.module_utils import nova_conf
 from ansible_collections.novaops.migration.plugins.modules import nova_conf_info
 
@@ -38,28 +35,8 @@ RESULT_KEYS = {'my_ip', 'host', 'instances_path', 'live_migration_scheme', 'live
                'max_concurrent_live_migrations', 'libvirt_uri', 'ssh_address', 'files'}
 
 
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
 @pytest.fixture(autouse=True)
-def module_outcome(monkeypatch):
-    def exit_json(module, **result):
-        raise ModuleExit(result)
-
-    def fail_json(module, msg, **result):
-        raise ModuleFail(dict(result, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+def hostname(monkeypatch):
     monkeypatch.setattr(nova_conf.socket, 'gethostname', lambda: 'machine2')
 
 
@@ -70,18 +47,15 @@ def conf(tmp_path):
     return path
 
 
-def run(check_mode=False, **args):
-    values = dict(_ansible_check_mode=check_mode)
-    values.update(args)
-    with patch_module_args(values):
-        try:
-            nova_conf_info.main()
-        except (ModuleExit, ModuleFail) as outcome:
-            return outcome.result
-    raise AssertionError('the module returned without exit_json or fail_json')
+@pytest.fixture
+def run(run_host_module):
+    def run_nova_conf_info(check_mode=False, **args):
+        return run_host_module(nova_conf_info.main, args, check_mode=check_mode)
+
+    return run_nova_conf_info
 
 
-def test_returns_the_migration_options_only(conf, tmp_path):
+def test_returns_the_migration_options_only(conf, tmp_path, run):
     result = run(path=str(conf), conf_dir=str(tmp_path / 'nova.conf.d'), host_name='compute2')
     assert result.pop('changed') is False
     assert set(result) == RESULT_KEYS
@@ -91,7 +65,7 @@ def test_returns_the_migration_options_only(conf, tmp_path):
     assert result['files'] == [str(conf)]
 
 
-def test_never_returns_a_secret(conf, tmp_path):
+def test_never_returns_a_secret(conf, tmp_path, run):
     conf_dir = tmp_path / 'nova.conf.d'
     conf_dir.mkdir()
     (conf_dir / '50-secrets.conf').write_text('[DEFAULT]\ntransport_url = rabbit://u:%s@h2\n[database]\n'
@@ -102,7 +76,7 @@ def test_never_returns_a_secret(conf, tmp_path):
     assert len(result['files']) == 2
 
 
-def test_conf_dir_overrides_the_main_file(conf, tmp_path):
+def test_conf_dir_overrides_the_main_file(conf, tmp_path, run):
     conf_dir = tmp_path / 'nova.conf.d'
     conf_dir.mkdir()
     (conf_dir / '10-migration.conf').write_text('[libvirt]\nlive_migration_scheme = tls\n'
@@ -111,7 +85,7 @@ def test_conf_dir_overrides_the_main_file(conf, tmp_path):
     assert result['libvirt_uri'] == 'qemu+tls://10.2.0.12/system'
 
 
-def test_host_name_is_the_address_without_inbound_addr(tmp_path):
+def test_host_name_is_the_address_without_inbound_addr(tmp_path, run):
     path = tmp_path / 'nova.conf'
     path.write_text('[DEFAULT]\nhost = compute2.lab\n')
     result = run(path=str(path), conf_dir=str(tmp_path / 'none'), host_name='compute2')
@@ -120,12 +94,12 @@ def test_host_name_is_the_address_without_inbound_addr(tmp_path):
     assert result['host'] == 'compute2.lab'
 
 
-def test_check_mode_reads_the_same(conf, tmp_path):
+def test_check_mode_reads_the_same(conf, tmp_path, run):
     args = dict(path=str(conf), conf_dir=str(tmp_path / 'nova.conf.d'))
     assert run(check_mode=True, **args) == run(**args)
 
 
-def test_a_missing_file_fails_naming_the_path(tmp_path):
+def test_a_missing_file_fails_naming_the_path(tmp_path, run):
     missing = tmp_path / 'etc' / 'nova' / 'nova.conf'
     result = run(path=str(missing), conf_dir=str(tmp_path / 'nova.conf.d'))
     assert result['failed'] is True
@@ -133,7 +107,7 @@ def test_a_missing_file_fails_naming_the_path(tmp_path):
     assert 'does not exist' in result['msg']
 
 
-def test_a_broken_file_fails_without_showing_its_lines(tmp_path):
+def test_a_broken_file_fails_without_showing_its_lines(tmp_path, run):
     path = tmp_path / 'nova.conf'
     path.write_text('[database]\nconnection = mysql+pymysql://nova:%s@db/nova\nthe password is %s\n'
                     % (SECRET, SECRET))
