@@ -126,8 +126,14 @@ def slow_manual_run_in_background(target):
     return thread, outcome
 
 
-def wait_for_the_slow_copy(lab_hosts, host):
-    wait_until(lambda: SLOW_COPY in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, 240,
+def slow_copy_running(lab_hosts, host, server):
+    """Whether the slowed rsync of the instance directory runs (not the backing file's, which comes first)."""
+    return any(SLOW_COPY in line and f"/{server.id}/" in line
+               for line in lab_hosts[host].run("pgrep -af rsync", check=False).stdout.splitlines())
+
+
+def wait_for_the_slow_copy(lab_hosts, host, server):
+    wait_until(lambda: slow_copy_running(lab_hosts, host, server), 240,
                interval=0.5, what="the slow copy running")
 
 
@@ -220,7 +226,7 @@ def test_rsync_killed_mid_copy(cloud, lab_hosts, server):
     host = where(cloud, server)
     target = other_than(host)
     thread, outcome = slow_manual_run_in_background(target)
-    wait_for_the_slow_copy(lab_hosts, host)
+    wait_for_the_slow_copy(lab_hosts, host, server)
     lab_hosts[host].run(f"pkill -KILL -f 'rsync .*{SLOW_COPY}'", check=False)
     thread.join(600)
     run = outcome["run"]
@@ -286,13 +292,13 @@ def test_a_second_run_for_the_same_server_is_refused(cloud, lab_hosts, server):
     host = where(cloud, server)
     target = other_than(host)
     thread, outcome = slow_manual_run_in_background(target)
-    wait_for_the_slow_copy(lab_hosts, host)
+    wait_for_the_slow_copy(lab_hosts, host, server)
     current = cloud.compute.get_server(server.id)
     assert current.is_locked, "the server is not locked during the move"
     second = manual(target)
     assert second.rc != 0, second
     assert "another run" in second.text and "is moving this server" in second.text, second
-    assert SLOW_COPY in lab_hosts[host].run("pgrep -af rsync", check=False).stdout, "the first run's copy was killed"
+    assert slow_copy_running(lab_hosts, host, server), "the first run's copy was killed"
     thread.join(900)
     assert outcome["run"].rc == 0, outcome["run"]
     assert not cloud.compute.get_server(server.id).is_locked
@@ -361,7 +367,7 @@ def test_network_cut_during_the_copy(cloud, lab_hosts, server):
     host = where(cloud, server)
     target = other_than(host)
     thread, outcome = slow_manual_run_in_background(target)
-    wait_for_the_slow_copy(lab_hosts, host)
+    wait_for_the_slow_copy(lab_hosts, host, server)
     link = f"vb-{target}"
     subprocess.run(["ip", "link", "set", link, "down"], check=True)
     try:
@@ -382,7 +388,7 @@ def test_playbook_killed_mid_copy_then_rerun(cloud, lab_hosts, server):
     host = where(cloud, server)
     target = other_than(host)
     thread, outcome = slow_manual_run_in_background(target)
-    wait_for_the_slow_copy(lab_hosts, host)
+    wait_for_the_slow_copy(lab_hosts, host, server)
     playbooks = subprocess.run(["pgrep", "-f", f"ansible-playbook .*{SLOW_COPY}"], capture_output=True,
                                text=True, check=False).stdout.split()
     assert playbooks, "the running ansible-playbook was not found"
