@@ -140,7 +140,8 @@ attributes:
 notes:
   - The steps in order - V(plan), V(begin), V(stop) (or libvirt on the source when its nova-compute is down), the
     copy, the database row (the commit point), V(records), the stale domain dropped on the source, V(start),
-    verification (or the way back - the row, V(rollback), V(start) on the source), V(finish).
+    verification, V(finish). The playbook never rolls back on its own; V(rollback) is for an operator who moved the
+    row back by hand before the guest was started on the target.
   - The module never looks at the computes' directories - the source is the journal's, else the host Nova names.
   - Nova changes a server's metadata only while no task runs and the server is not in C(ERROR); V(finish) on such a
     server unlocks it and keeps the journal, with a warning.
