@@ -90,7 +90,7 @@ INTEGRATION_SKIP ?=
 
 integration: venv
 	@mkdir -p $(TEST_LOGS)
-	$(PYTEST_INTEGRATION) -q -rfE $(INTEGRATION_SKIP) tests/integration 2>&1 | tee $(TEST_LOGS)/integration.log; exit $${PIPESTATUS[0]}
+	$(PYTEST_INTEGRATION) -q -rfE --durations=30 $(INTEGRATION_SKIP) tests/integration 2>&1 | tee $(TEST_LOGS)/integration.log; exit $${PIPESTATUS[0]}
 
 # Molecule installs a copy of the collection into ~/.ansible/collections; a
 # stale copy there would shadow this checkout for later tools, so it goes.

@@ -427,9 +427,9 @@ def test_a_live_migration_followed_for_a_thousand_rounds(cloud, lab_hosts, serve
     compute1 = lab_hosts["compute1"]
     jobs_before = async_job_files()
     report = tmp_path / "report.json"
-    # 1 MiB/s: the copy takes about two minutes here (4 MiB/s took 33 s and 630 rounds); a round every 0.05 s
-    # makes that a thousand rounds and more.
-    compute1.run(f"virsh migrate-setspeed {source.instance_name} --bandwidth 1")
+    # 2 MiB/s: about a minute here (4 MiB/s took 33 s and 630 rounds, 1 MiB/s 402 s and 6368); a round every
+    # 0.05 s makes that a thousand rounds and more.
+    compute1.run(f"virsh migrate-setspeed {source.instance_name} --bandwidth 2")
     try:
         run = migrate("compute2", progress_interval="0.05", report_file=str(report), run_timeout=1800)
     finally:
