@@ -33,7 +33,7 @@ SANITY_PYTHON ?= 3.11
 # Listed from the copy, so a module added meanwhile cannot be missing from it.
 MODULES = $(basename $(notdir $(wildcard $(COLLECTION_DIR)/plugins/modules/*.py)))
 
-.PHONY: collection-tree lint sanity unit docs-check check
+.PHONY: collection-tree lint sanity unit docs-check docs-site changelog-lint ee-check check
 
 collection-tree: venv
 	rm -rf $(COLLECTION_DIR)
@@ -70,7 +70,33 @@ docs-check: collection-tree
 		echo "ok novaops.migration.$$module"; \
 	done
 
-check: lint sanity unit docs-check
+# The documentation site (RST for every plugin and role, with the playbooks'
+# variables through novaops.migration.playbook_settings), built by antsibull-docs
+# from the collection tree; it fails on any documentation problem.
+DOCS_DIR = $(BUILD_ROOT)/docs
+docs-site: collection-tree
+	cd $(COLLECTION_DIR) && antsibull-docs lint-collection-docs --plugin-docs .
+	rm -rf $(DOCS_DIR) && mkdir -p $(DOCS_DIR)
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD_ROOT) antsibull-docs collection --use-current --fail-on-error \
+		--dest-dir $(DOCS_DIR) novaops.migration
+	@test -s $(DOCS_DIR)/collections/novaops/migration/index.rst || { echo "antsibull-docs wrote no index"; exit 1; }
+
+# The changelog fragments must be valid before a release is cut from them.
+changelog-lint: venv
+	antsibull-changelog lint
+
+# An execution environment finds our requirements (meta/execution-environment.yml),
+# and ansible-builder accepts the example definition.
+EE_CONTEXT = $(BUILD_ROOT)/ee-context
+ee-check: collection-tree
+	ansible-builder introspect --sanitize $(BUILD_ROOT) > $(BUILD_ROOT)/introspect.txt
+	@grep -q 'openstacksdk' $(BUILD_ROOT)/introspect.txt || { cat $(BUILD_ROOT)/introspect.txt; echo "introspect found no openstacksdk"; exit 1; }
+	@grep -q 'openssh-client' $(BUILD_ROOT)/introspect.txt || { cat $(BUILD_ROOT)/introspect.txt; echo "introspect found no system requirement"; exit 1; }
+	rm -rf $(EE_CONTEXT)
+	ansible-builder create -f examples/execution-environment.yml --context $(EE_CONTEXT)
+	@test -s $(EE_CONTEXT)/Dockerfile
+
+check: lint sanity unit docs-check docs-site changelog-lint ee-check
 
 # ---------------------------------------------------------------------------
 # Everything: the static checks, then the real lab (brought up if needed) with
