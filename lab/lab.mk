@@ -1,5 +1,5 @@
 # Lab targets, included by the top-level Makefile. See lab/README.md.
-.PHONY: lab-up lab-down lab-clean lab-status lab-host-deps lab-restart-host
+.PHONY: lab-up lab-down lab-clean lab-status lab-host-deps lab-restart-host lab-stop-host lab-start-host
 
 # What the machine itself needs to build and run the lab (Debian packages).
 LAB_HOST_PACKAGES = systemd-container mmdebstrap eatmydata qemu-utils busybox-static \
@@ -29,3 +29,13 @@ lab-status:
 lab-restart-host:
 	@test -n "$(HOST)" || { echo "usage: make lab-restart-host HOST=compute1"; exit 2; }
 	lab/lab.sh restart-host $(HOST)
+
+# A host that dies (power pulled, its guests with it; the disk is kept), and its return:
+#   make lab-stop-host HOST=compute1 ; make lab-start-host HOST=compute1
+lab-stop-host:
+	@test -n "$(HOST)" || { echo "usage: make lab-stop-host HOST=compute1"; exit 2; }
+	lab/lab.sh stop-host $(HOST)
+
+lab-start-host:
+	@test -n "$(HOST)" || { echo "usage: make lab-start-host HOST=compute1"; exit 2; }
+	lab/lab.sh start-host $(HOST)

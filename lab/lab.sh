@@ -184,19 +184,48 @@ cmd_ssh() {
     -o StrictHostKeyChecking=yes "root@$address" "$@"
 }
 
-# Power-cycle one host as a reboot would: its disk (overlay upper) is kept.
-cmd_restart_host() {
-  local name=${1:?usage: lab.sh restart-host HOST} role address lower
-  take_lock
-  role=$(host_field "$name" role) || die "unknown host $name"
-  address=$(host_field "$name" address)
-  [ -d "$(host_dir "$name")/upper" ] || die "host $name has never been up; run lab.sh up"
-  stop_host "$name"
+known_host() {  # known_host NAME : the host's role, or die
+  local role
+  role=$(host_field "$1" role) || die "unknown host $1"
+  [ -d "$(host_dir "$1")/upper" ] || die "host $1 has never been up; run lab.sh up"
+  echo "$role"
+}
+
+power_on() {  # power_on NAME ROLE : its disk (overlay upper) as it was left
+  local name=$1 role=$2 lower
   lower=$(find "$LAB_CACHE/rootfs" -maxdepth 1 -name "$role-*" ! -name '*.tmp' | head -n1)
   mount_host "$name" "$(find "$LAB_CACHE/layers" -maxdepth 1 -name 'openstack-*' ! -name '*.tmp' | head -n1)" "$lower"
   start_host "$name"
-  wait_ssh "$name" "$address" 120
+  wait_ssh "$name" "$(host_field "$name" address)" 120
+}
+
+# Power-cycle one host as a reboot would: its disk (overlay upper) is kept.
+cmd_restart_host() {
+  local name=${1:?usage: lab.sh restart-host HOST} role
+  take_lock
+  role=$(known_host "$name")
+  stop_host "$name"
+  power_on "$name" "$role"
   log "host $name restarted"
+}
+
+# A host that dies: the plug pulled, its guests gone with it, its disk kept for start-host.
+cmd_stop_host() {
+  local name=${1:?usage: lab.sh stop-host HOST}
+  take_lock
+  known_host "$name" >/dev/null
+  host_nspawn_pid "$name" >/dev/null || { log "host $name is already off"; return 0; }
+  stop_host "$name" hard
+  log "host $name powered off"
+}
+
+cmd_start_host() {
+  local name=${1:?usage: lab.sh start-host HOST} role
+  take_lock
+  role=$(known_host "$name")
+  if host_nspawn_pid "$name" >/dev/null; then log "host $name is already on"; return 0; fi
+  power_on "$name" "$role"
+  log "host $name powered on"
 }
 
 case ${1:-} in
@@ -207,5 +236,8 @@ case ${1:-} in
   mem) cmd_mem ;;
   ssh) shift; cmd_ssh "$@" ;;
   restart-host) shift; cmd_restart_host "$@" ;;
-  *) echo "usage: $0 up|down|clean|status|mem|ssh HOST [CMD]|restart-host HOST" >&2; exit 2 ;;
+  stop-host) shift; cmd_stop_host "$@" ;;
+  start-host) shift; cmd_start_host "$@" ;;
+  *) echo "usage: $0 up|down|clean|status|mem|ssh HOST [CMD]|restart-host HOST|stop-host HOST|start-host HOST" >&2
+     exit 2 ;;
 esac

@@ -28,6 +28,17 @@ for module in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev vir
   cp "$path" initramfs/lib/modules/
   echo "$module" >> initramfs/etc/modules.order
 done
+# The power button (ACPI button driver, reported through evdev): built in on some kernels.
+for module in evdev button; do
+  path=$(find "kernel/lib/modules/$kver" -name "$module.ko*" | head -n1)
+  [ -n "$path" ] || continue
+  case $path in
+    *.ko.xz) xz -dc "$path" > "initramfs/lib/modules/$module.ko" ;;
+    *.ko.zst) zstd -qdc "$path" > "initramfs/lib/modules/$module.ko" ;;
+    *) cp "$path" initramfs/lib/modules/ ;;
+  esac
+  echo "$module" >> initramfs/etc/modules.order
+done
 (cd initramfs && find . | cpio -o -H newc --quiet | gzip -9) > initrd.gz
 
 cat > syslinux.cfg <<'CFG'

@@ -16,12 +16,18 @@ LAB_BRIDGE=novalab0
 LAB_PREFIX=10.99.0
 LAB_GATEWAY=$LAB_PREFIX.1
 LAB_CGROUP=novaops-lab
+# How many computes (compute1..computeN); each takes about 1 GiB of RAM with a few tiny guests.
+LAB_COMPUTES=${LAB_COMPUTES:-2}
+case $LAB_COMPUTES in
+  [1-9] | 1[0-9] | 20) ;;
+  *) printf 'lab: ERROR: LAB_COMPUTES must be a number from 1 to 20, got %s\n' "$LAB_COMPUTES" >&2; exit 2 ;;
+esac
 # name role address
-LAB_HOSTS=(
-  "controller controller $LAB_PREFIX.10"
-  "compute1 compute $LAB_PREFIX.11"
-  "compute2 compute $LAB_PREFIX.12"
-)
+LAB_HOSTS=("controller controller $LAB_PREFIX.10")
+for ((lab_index = 1; lab_index <= LAB_COMPUTES; lab_index++)); do
+  LAB_HOSTS+=("compute$lab_index compute $LAB_PREFIX.$((10 + lab_index))")
+done
+unset lab_index
 
 export PIP_CONFIG_FILE=/dev/null
 export DEBIAN_FRONTEND=noninteractive

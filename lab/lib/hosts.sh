@@ -97,27 +97,40 @@ start_host() {  # start_host NAME
   # The host must not inherit any descriptor of its caller: the lab lock (fd 9)
   # or a lock a wrapper script holds (flock CMD) would be held for its lifetime.
   # nspawn with --keep-unit puts the container in the caller's cgroup: give it its own first.
+  # A reboot from inside (systemctl reboot, ansible.builtin.reboot) ends nspawn with 133, as
+  # systemd-nspawn@.service's RestartForceExitStatus knows: the loop boots the host again.
+  rm -f "$dir/nspawn.pid"
   setsid bash -c '
       for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
       for cg in '"$(cgroup_dirs "$name" | tr '\n' ' ')"'; do echo $$ > "$cg/cgroup.procs"; done
-      exec systemd-nspawn --boot --directory="$0" --machine="$1" --hostname="$1" \
-        --network-bridge="$2" --register=no --keep-unit --resolv-conf=off \
-        --timezone=off --link-journal=no --console=passive \
-        --capability=CAP_NET_ADMIN,CAP_SYS_ADMIN,CAP_IPC_LOCK \
-        --property=DeviceAllow="/dev/net/tun rwm" --bind=/dev/net/tun' \
-      "$root" "$name" "$LAB_BRIDGE" </dev/null >"$dir/console.log" 2>&1 9>&- &
-  echo $! > "$dir/nspawn.pid"
+      while :; do
+        systemd-nspawn --boot --directory="$0" --machine="$1" --hostname="$1" \
+          --network-bridge="$2" --register=no --keep-unit --resolv-conf=off \
+          --timezone=off --link-journal=no --console=passive \
+          --capability=CAP_NET_ADMIN,CAP_SYS_ADMIN,CAP_IPC_LOCK \
+          --property=DeviceAllow="/dev/net/tun rwm" --bind=/dev/net/tun &
+        echo $! > "$3.tmp" && mv "$3.tmp" "$3"
+        wait $! && break
+        [ $? -eq 133 ] || break
+        echo "lab: $1 rebooted from inside: booting it again"
+      done' \
+      "$root" "$name" "$LAB_BRIDGE" "$dir/nspawn.pid" </dev/null >"$dir/console.log" 2>&1 9>&- &
+  local i
+  for i in $(seq 1 20); do [ -s "$dir/nspawn.pid" ] && break; sleep 0.1; done
 }
 
-# stop_host NAME : orderly poweroff, then force the container's init, never nspawn itself.
+# stop_host NAME [hard] : orderly poweroff, then force the container's init, never nspawn itself.
+# With "hard" the plug is pulled at once (a host that dies): no service shuts down.
 stop_host() {
-  local name=$1 nspawn init i
+  local name=$1 mode=${2:-orderly} nspawn init i
   if nspawn=$(host_nspawn_pid "$name"); then
     init=$(pgrep -P "$nspawn" | head -n1 || true)
-    kill -TERM "$nspawn" 2>/dev/null || true
-    for i in $(seq 1 60); do [ -d "/proc/$nspawn" ] || break; sleep 0.5; done
+    if [ "$mode" != hard ]; then
+      kill -TERM "$nspawn" 2>/dev/null || true
+      for i in $(seq 1 60); do [ -d "/proc/$nspawn" ] || break; sleep 0.5; done
+    fi
     if [ -d "/proc/$nspawn" ] && [ -n "$init" ]; then
-      log "host $name did not power off in 30 s; killing its init ($init)"
+      [ "$mode" = hard ] || log "host $name did not power off in 30 s; killing its init ($init)"
       kill -KILL "$init" 2>/dev/null || true
       for i in $(seq 1 20); do [ -d "/proc/$nspawn" ] || break; sleep 0.5; done
     fi
