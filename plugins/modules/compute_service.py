@@ -6,7 +6,7 @@
 DOCUMENTATION = r'''
 ---
 module: compute_service
-short_description: Enable or disable a Nova service on a host, with the reason it is disabled
+short_description: Enable, disable or force down a Nova service on a host, with the reason it is disabled
 version_added: 0.1.0
 description:
   - Enables or disables the Nova service O(binary) (C(nova-compute) by default) on O(host), the equivalent of
@@ -14,8 +14,11 @@ description:
     C(openstack compute service set --enable HOST nova-compute).
   - A disabled C(nova-compute) keeps running the servers it has, but the scheduler places no new server and no
     migration there - the first step of draining a host for maintenance.
-  - Idempotent - a service already in O(state) with the same O(disabled_reason) is left alone. Without
-    O(disabled_reason), a disabled service keeps the reason it has.
+  - O(forced_down) marks a C(nova-compute) down at once, whatever its heartbeat says, the equivalent of
+    C(openstack compute service set --down HOST nova-compute) - the step that lets Nova evacuate the servers of a
+    fenced host (M(novaops.migration.evacuate)) without waiting for the service to miss its reports.
+  - Idempotent - a service already in O(state) with the same O(disabled_reason) (and O(forced_down)) is left
+    alone. Without O(disabled_reason), a disabled service keeps the reason it has.
   - Needs an admin role.
 options:
   host:
@@ -32,15 +35,27 @@ options:
     description:
       - V(disabled) stops the scheduler from using the service; V(enabled) puts it back in service and clears the
         reason it was disabled.
+      - When omitted, V(enabled) - unless O(forced_down) is set, then the status is left as it is (forcing a dead
+        host down must not put it back in the scheduler).
     type: str
     choices: [enabled, disabled]
-    default: enabled
   disabled_reason:
     description:
       - Why the service is disabled, shown by C(openstack compute service list --long). Only with
         O(state=disabled); Nova refuses a reason for an enabled service.
     type: str
     aliases: [reason]
+  forced_down:
+    description:
+      - V(true) marks the service down in Nova's API at once (its state reads C(down) whatever its heartbeat
+        says), which Nova requires before it evacuates servers from the host. Only do it once the host is fenced
+        (powered off, or cut from the storage and the networks) - a host still running its guests while Nova
+        rebuilds them elsewhere corrupts their disks.
+      - V(false) lets the service's own reports count again, once the host was repaired. Nova cleans up the
+        evacuated guests on the host when its nova-compute starts.
+      - When omitted, the flag is left as it is.
+      - Needs compute API microversion 2.53; only for C(nova-compute).
+    type: bool
 extends_documentation_fragment:
   - novaops.migration.openstack
   - novaops.migration.openstack.ACTION_GROUP
@@ -51,16 +66,18 @@ attributes:
     details: The service is looked up and the predicted status and reason are returned; nothing is changed.
   diff_mode:
     support: full
-    details: The diff shows the service's status and disabled reason before and after.
+    details: The diff shows the service's status and disabled reason (and forced_down, when O(forced_down) is set)
+      before and after.
   platform:
     platforms: posix
 notes:
   - Uses compute API microversion 2.53 (the service's id) when the cloud offers it, else the older
-    C(os-services/disable-log-reason) calls; openstacksdk chooses.
+    C(os-services/disable-log-reason) calls; openstacksdk chooses. O(forced_down) needs 2.53.
 seealso:
   - module: novaops.migration.compute_service_info
   - module: novaops.migration.live_migrate
   - module: novaops.migration.cold_migrate
+  - module: novaops.migration.evacuate
 author:
   - novaops maintainers (@novaops)
 '''
@@ -78,6 +95,20 @@ EXAMPLES = r'''
     cloud: lab
     host: compute1
     state: enabled
+
+- name: compute2 is fenced (powered off by its BMC) - force its nova-compute down so Nova evacuates it
+  novaops.migration.compute_service:
+    cloud: lab
+    host: compute2
+    state: disabled
+    disabled_reason: host failed, fenced, evacuated (ticket OPS-1240)
+    forced_down: true
+
+- name: Once compute2 is repaired, let its reports count again (it stays disabled)
+  novaops.migration.compute_service:
+    cloud: lab
+    host: compute2
+    forced_down: false
 '''
 
 RETURN = r'''
@@ -107,7 +138,7 @@ service:
       type: str
       sample: disabled
     state:
-      description: Whether the service reports in time, C(up) or C(down).
+      description: Whether the service reports in time, C(up) or C(down) (always C(down) while forced down).
       type: str
       sample: up
     disabled_reason:
@@ -123,58 +154,86 @@ service:
       type: str
       sample: '2026-11-23T21:40:02.000000'
 diff:
-  description: The service's status and disabled reason before and after, when the play asks for a diff.
+  description: The service's status and disabled reason before and after, when the play asks for a diff, and its
+    C(forced_down) when O(forced_down) is set.
   returned: with --diff
   type: dict
-  sample: {before: {status: enabled, disabled_reason: null},
-           after: {status: disabled, disabled_reason: kernel upgrade, ticket OPS-1234}}
+  sample: {before: {status: enabled, disabled_reason: null, forced_down: false},
+           after: {status: disabled, disabled_reason: host failed, forced_down: true}}
 '''
 
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
 from ansible_collections.novaops.migration.plugins.module_utils.servers import service_summary
 
+# PUT /os-services/{id} with forced_down; before it, only the os-services/force-down call of 2.11.
+FORCED_DOWN_MICROVERSION = '2.53'
 
-def settings(summary):
+
+def settings(summary, with_forced_down=False):
     """What this module manages, for the diff and the comparison."""
-    return dict(status=summary['status'], disabled_reason=summary['disabled_reason'])
+    managed = dict(status=summary['status'], disabled_reason=summary['disabled_reason'])
+    if with_forced_down:
+        managed['forced_down'] = bool(summary['forced_down'])
+    return managed
 
 
 class ComputeServiceModule(NovaopsModule):
     argument_spec = dict(
         host=dict(type='str', required=True),
         binary=dict(type='str', default='nova-compute'),
-        state=dict(type='str', default='enabled', choices=['enabled', 'disabled']),
+        # No default: enabled, unless only forced_down is asked (see run()).
+        state=dict(type='str', choices=['enabled', 'disabled']),
         disabled_reason=dict(type='str', aliases=['reason']),
+        forced_down=dict(type='bool'),
     )
     module_kwargs = dict(supports_check_mode=True)
 
     def run(self):
         host, binary, state = self.params['host'], self.params['binary'], self.params['state']
-        reason = self.params['disabled_reason']
-        if state == 'enabled' and reason:
+        reason, forced_down = self.params['disabled_reason'], self.params['forced_down']
+        if state is None and forced_down is None:
+            state = 'enabled'
+        if state != 'disabled' and reason:
             self.fail_json(msg='disabled_reason is only for state=disabled: Nova clears the reason when it enables '
                                'a service. Drop disabled_reason, or set state=disabled.')
+        if forced_down is not None:
+            if binary != 'nova-compute':
+                self.fail_json(msg='forced_down is only for nova-compute: Nova refuses to force down %s. Drop '
+                                   'forced_down, or set binary=nova-compute.' % binary)
+            self.require_microversion(self.conn.compute, FORCED_DOWN_MICROVERSION,
+                                      'forcing a nova-compute service down or up (forced_down)')
+        with_forced_down = forced_down is not None
 
         # find
         service = self._find(host, binary)
         before = service_summary(service)
 
         # decide
-        wanted = dict(status=state, disabled_reason=None)
+        wanted = {}
         if state == 'disabled':
-            wanted['disabled_reason'] = reason if reason else before['disabled_reason']
+            wanted.update(status='disabled', disabled_reason=reason if reason else before['disabled_reason'])
+        elif state == 'enabled':
+            wanted.update(status='enabled', disabled_reason=None)
+        if with_forced_down:
+            wanted['forced_down'] = forced_down
+            if forced_down:
+                # Nova reports a forced-down service down at once; unforced, its heartbeat decides.
+                wanted['state'] = 'down'
         after = dict(before, **wanted)
-        changed = settings(before) != settings(after)
-        diff = self.diff(settings(before), settings(after))
-        if not changed:
+        status_changed = settings(before) != settings(after)
+        forced_changed = with_forced_down and bool(before['forced_down']) != forced_down
+        diff = self.diff(settings(before, with_forced_down), settings(after, with_forced_down))
+        if not (status_changed or forced_changed):
             self.exit_json(False, diff=diff, service=before)
         self.exit_if_check_mode(True, diff=diff, service=after)
 
         # act
-        if state == 'disabled':
+        if status_changed and state == 'disabled':
             self.conn.compute.disable_service(service, host=host, binary=binary, disabled_reason=reason)
-        else:
+        elif status_changed:
             self.conn.compute.enable_service(service, host=host, binary=binary)
+        if forced_changed:
+            self.conn.compute.update_service_forced_down(service, host=host, binary=binary, forced=forced_down)
 
         # verify: read it back rather than trust the answer (older microversions return no service)
         now = service_summary(self._find(host, binary))
@@ -182,7 +241,11 @@ class ComputeServiceModule(NovaopsModule):
             self.fail_json(msg="%s on %s is %s (reason: %s) after the update, expected %s (reason: %s); check "
                                "nova-api's log." % (binary, host, now['status'], now['disabled_reason'],
                                                     after['status'], after['disabled_reason']), service=now)
-        self.exit_json(True, diff=self.diff(settings(before), settings(now)), service=now)
+        if with_forced_down and bool(now['forced_down']) != forced_down:
+            self.fail_json(msg="%s on %s has forced_down %s after the update, expected %s; check nova-api's log."
+                               % (binary, host, now['forced_down'], forced_down), service=now)
+        self.exit_json(True, diff=self.diff(settings(before, with_forced_down), settings(now, with_forced_down)),
+                       service=now)
 
     def _find(self, host, binary):
         services = list(self.conn.compute.services(binary=binary))

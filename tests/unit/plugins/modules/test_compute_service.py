@@ -151,3 +151,111 @@ def test_a_change_nova_did_not_make_fails(run_module, cloud, services):
     result = disable(run_module)
     assert result['failed'] is True
     assert 'nova-compute on compute1 is enabled (reason: None) after the update, expected disabled' in result['msg']
+
+
+# -- forced_down ---------------------------------------------------------------------------------------------------
+@pytest.fixture
+def forceable(cloud, services):
+    """The services above, plus Nova's PUT /os-services/{id} forced_down (openstacksdk's update_service_forced_down)."""
+
+    def update_service_forced_down(service, host=None, binary=None, forced=True):
+        cloud.compute._record('update_service_forced_down', service.id, host=host, binary=binary, forced=forced)
+        body = [body for body in services if body['id'] == service.id][0]
+        # Like Nova: a forced-down service reads down at once; unforced, its (here: working) heartbeat says up.
+        body.update(forced_down=forced, state='down' if forced else 'up')
+
+    cloud.compute.update_service_forced_down = update_service_forced_down
+    return services
+
+
+def forced_changes(cloud):
+    return [name for name in cloud.call_names() if name in SERVICE_CHANGES + ('compute.update_service_forced_down',)]
+
+
+def body_of_host(services, host):
+    return [body for body in services if body['host'] == host][0]
+
+
+def test_forces_a_service_down_and_leaves_its_status(run_module, cloud, forceable):
+    result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True), diff=True)
+    assert result['changed'] is True
+    assert forced_changes(cloud) == ['compute.update_service_forced_down']
+    assert cloud.call('compute.update_service_forced_down')[1] == dict(host='compute1', binary='nova-compute',
+                                                                       forced=True)
+    assert result['service']['forced_down'] is True
+    assert result['service']['state'] == 'down'
+    assert result['service']['status'] == 'enabled'
+    assert result['diff'] == dict(before=dict(status='enabled', disabled_reason=None, forced_down=False),
+                                  after=dict(status='enabled', disabled_reason=None, forced_down=True))
+    assert body_of_host(forceable, 'compute2')['forced_down'] is False
+
+    cloud.calls.clear()
+    again = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True), diff=True)
+    assert again['changed'] is False
+    assert forced_changes(cloud) == []
+    assert again['diff']['before'] == again['diff']['after']
+
+
+def test_disables_and_forces_down_in_one_task(run_module, cloud, forceable):
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='disabled', reason='host failed',
+                                                   forced_down=True))
+    assert result['changed'] is True
+    assert forced_changes(cloud) == ['compute.disable_service', 'compute.update_service_forced_down']
+    assert result['service']['status'] == 'disabled'
+    assert result['service']['disabled_reason'] == 'host failed'
+    assert result['service']['forced_down'] is True
+
+
+def test_unforces_a_service(run_module, cloud, forceable):
+    body_of_host(forceable, 'compute1').update(forced_down=True, state='down', status='disabled',
+                                               disabled_reason='host failed')
+    result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=False), diff=True)
+    assert result['changed'] is True
+    assert cloud.call('compute.update_service_forced_down')[1]['forced'] is False
+    assert forced_changes(cloud) == ['compute.update_service_forced_down']
+    assert result['service']['forced_down'] is False
+    # Without state, a forced_down task leaves the service disabled.
+    assert result['service']['status'] == 'disabled'
+    assert result['diff']['before']['forced_down'] is True and result['diff']['after']['forced_down'] is False
+
+
+def test_check_mode_predicts_forced_down_without_changing(run_module, cloud, forceable):
+    result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True), check_mode=True, diff=True)
+    assert result['changed'] is True
+    assert result['service']['forced_down'] is True
+    assert result['service']['state'] == 'down'
+    assert result['diff']['after']['forced_down'] is True
+    assert forced_changes(cloud) == []
+    assert body_of_host(forceable, 'compute1')['forced_down'] is False
+
+
+def test_without_forced_down_the_flag_is_left_alone_and_not_in_the_diff(run_module, cloud, forceable):
+    body_of_host(forceable, 'compute1').update(forced_down=True, state='down')
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='enabled'), diff=True)
+    assert result['changed'] is False
+    assert result['service']['forced_down'] is True
+    assert 'forced_down' not in result['diff']['before']
+
+
+def test_forced_down_needs_microversion_2_53(run_module, cloud, forceable):
+    cloud.compute.max_microversion = (2, 52)
+    result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True))
+    assert result['failed'] is True
+    assert 'forcing a nova-compute service down or up (forced_down) needs microversion 2.53 of the compute API' \
+        in result['msg']
+    assert 'supports up to 2.52' in result['msg']
+    assert forced_changes(cloud) == []
+
+
+def test_forced_down_is_only_for_nova_compute(run_module, cloud, forceable):
+    result = run_module(ComputeServiceModule, dict(host='controller', binary='nova-scheduler', forced_down=True))
+    assert result['failed'] is True
+    assert 'forced_down is only for nova-compute' in result['msg']
+    assert cloud.calls == []
+
+
+def test_a_forced_down_nova_did_not_make_fails(run_module, cloud, forceable):
+    cloud.compute.update_service_forced_down = lambda service, **kwargs: None
+    result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True))
+    assert result['failed'] is True
+    assert 'nova-compute on compute1 has forced_down False after the update, expected True' in result['msg']
