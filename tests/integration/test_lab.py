@@ -78,3 +78,23 @@ def test_server_with_nic_boots_on_compute1(cloud, lab_hosts, probe_server):
     lines = wait_until(ticks, 120, what="the guest's ticks on its serial console")
     assert re.search(r"tick=\d+ boot_id=[0-9a-f-]{36}", lines[-1])
     assert any("novaops-guest: booted" in line and "boots=1" in line for line in guest_console(compute1, server.id))
+
+
+def test_guest_powers_off_on_the_button_and_snapshots_upload(cloud, lab_hosts, probe_server):
+    """Nova's stop presses the ACPI power button: the guest must act on it (or every stop waits Nova's
+    shutdown timeout); a snapshot goes through Glance's uWSGI in 1 MiB chunks (rejected by its default
+    chunked-input limit: HTTP 500 "unable to receive chunked part")."""
+    server = cloud.compute.get_server(probe_server.id)
+    compute1 = lab_hosts["compute1"]
+    wait_until(lambda: any("listening to the power button" in line for line in guest_console(compute1, server.id)),
+               120, what="the guest listening to its power button")
+    cloud.compute.stop_server(server)
+    cloud.compute.wait_for_server(server, status="SHUTOFF", wait=120)
+    assert any("power button pressed" in line for line in guest_console(compute1, server.id))
+    snapshot = None
+    try:
+        snapshot = cloud.compute.create_server_image(server, "lab-probe-snapshot", wait=True, timeout=300)
+        assert cloud.image.get_image(snapshot.id).status == "active"
+    finally:
+        for image in cloud.image.images(name="lab-probe-snapshot"):
+            cloud.image.delete_image(image)
