@@ -367,8 +367,8 @@ class EvacuateModule(MigrationModule):
 
     # -- wait / start ------------------------------------------------------------
     def _what(self, server):
-        return "evacuation of %s from %s to %s" % (self.name, self.source,
-                                                    self.params['target_host'] or 'a host the scheduler chooses')
+        target = self.params['target_host'] or 'a host the scheduler chooses'
+        return "evacuation of %s from %s to %s" % (self.name, self.source, target)
 
     def _start(self, server):
         """Microversion 2.95 and later leave the server SHUTOFF: start the one that was running."""

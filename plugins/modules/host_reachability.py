@@ -83,12 +83,12 @@ tcp:
   description: For each port tried, whether the host answered on it.
   returned: always
   type: dict
-  sample: {22: false}
+  sample: {'22': false}
 tcp_errors:
   description: For each port that did not answer, why (timeout, unreachable network, unknown name).
   returned: always
   type: dict
-  sample: {22: timed out}
+  sample: {'22': timed out}
 icmp:
   description: Whether the host answered the ping; V(null) when no ping was sent (O(icmp=false)) or it could not
     run (see RV(icmp_detail)).

@@ -21,8 +21,8 @@ FLAVOR = dict(original_name='m1.tiny', ram=512, vcpus=1, disk=5, ephemeral=0, sw
 
 def server(status='ACTIVE', task_state=None, image=None, ephemeral=0):
     return Server(id='server-0001', name='myinstance', status=status, image=image if image is not None else '',
-                  flavor=dict(FLAVOR, ephemeral=ephemeral), **{'OS-EXT-STS:task_state': task_state,
-                                                                'OS-EXT-SRV-ATTR:host': 'compute1'})
+                  flavor=dict(FLAVOR, ephemeral=ephemeral),
+                  **{'OS-EXT-STS:task_state': task_state, 'OS-EXT-SRV-ATTR:host': 'compute1'})
 
 
 @pytest.mark.parametrize('minimum, maximum, expected', [
@@ -116,7 +116,7 @@ def test_evacuations_from():
     assert [record.id for record in evacuations_from(records, 'compute1')] == [1]
 
 
-@pytest.mark.parametrize('state, forced_down, down', [('up', False, False), ('down', False, True),
-                                                       ('up', True, True)])
+@pytest.mark.parametrize('state, forced_down, down', [
+    ('up', False, False), ('down', False, True), ('up', True, True)])
 def test_service_is_down(state, forced_down, down):
     assert service_is_down(Service(host='compute1', state=state, forced_down=forced_down)) is down

@@ -98,8 +98,8 @@ def test_evacuates_and_keeps_the_status(run_module, evac_lab, status, power_stat
     assert result['changed'] is True
     assert moves(evac_lab) == ['compute.evacuate_server']
     # Pinned below 2.95 so Nova restores the state, never forced; the proxy's default is back afterwards.
-    assert evac_lab.call('compute.evacuate_server') == ((server.id,), dict(host='compute2', force=None,
-                                                                            microversion='2.94'))
+    expected = ((server.id,), dict(host='compute2', force=None, microversion='2.94'))
+    assert evac_lab.call('compute.evacuate_server') == expected
     assert evac_lab.compute.default_microversion is None
     assert result['actions'] == ['evacuate']
     assert result['source_host'] == 'compute1'
