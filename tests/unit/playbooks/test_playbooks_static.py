@@ -10,6 +10,7 @@ longer than ~16 minutes. Inline shell or Python scripts are logic without tests.
 """
 
 import pathlib
+import re
 import pytest
 import yaml
 
@@ -55,3 +56,105 @@ def test_no_inline_scripts(path):
         argv = str(task.get('ansible.builtin.command', task.get('command', '')))
         assert 'python3' not in argv or "'-c'" not in argv, '%s: task %r carries an inline Python script' % (
             path.name, task.get('name'))
+
+
+# -- files that hold secrets -------------------------------------------------------------------------------------
+# nova.conf holds the passwords of the database, the message queue and keystone; /etc/libvirt and /etc/sasl2 the
+# SASL credentials. The modules that edit a file return all of it in diff.before/after, so `--diff` would print
+# those passwords: every task that writes there must say diff: false (or no_log: true).
+SECRET_DIRS = ('/etc/nova', '/etc/libvirt', '/etc/sasl2')
+FILE_EDITING_MODULES = dict(
+    (prefix + name, argument)
+    for name, argument in (('ini_file', 'path'), ('lineinfile', 'path'), ('blockinfile', 'path'),
+                           ('replace', 'path'), ('template', 'dest'), ('copy', 'dest'))
+    for prefix in ('', 'ansible.builtin.', 'ansible.legacy.', 'community.general.'))
+JINJA_NAME = re.compile(r'\b[A-Za-z_][A-Za-z0-9_]*\b')
+
+
+def role_variables():
+    """Every variable the roles define in defaults/ and vars/, name -> value."""
+    variables = {}
+    for path in sorted((COLLECTION / 'roles').glob('*/*/*.yml')):
+        if path.parent.name in ('defaults', 'vars'):
+            variables.update(yaml.safe_load(path.read_text()) or {})
+    return variables
+
+
+def possible_values(expression, variables):
+    """The expression and, transitively, the values of every variable it names (enough to find a directory)."""
+    seen, pending, texts = set(), [str(expression)], []
+    while pending:
+        text = pending.pop()
+        texts.append(text)
+        for name in JINJA_NAME.findall(text):
+            if name in variables and name not in seen:
+                seen.add(name)
+                pending.append(yaml.safe_dump(variables[name]) if not isinstance(variables[name], str)
+                               else variables[name])
+    return texts
+
+
+def tasks_with_keywords(node, inherited=None):
+    """(task, keywords it inherits from its blocks) for every task of a parsed play/task file."""
+    inherited = inherited or {}
+    if isinstance(node, list):
+        for item in node:
+            yield from tasks_with_keywords(item, inherited)
+    elif isinstance(node, dict):
+        own = dict(inherited, **dict((key, node[key]) for key in ('diff', 'no_log') if key in node))
+        yield node, own
+        for key in ('tasks', 'pre_tasks', 'post_tasks', 'handlers', 'block', 'rescue', 'always'):
+            if key in node:
+                yield from tasks_with_keywords(node[key], own)
+
+
+def secret_file_tasks(path, variables):
+    """Tasks of a file that write a file under SECRET_DIRS: (task, inherited keywords, the directory)."""
+    for task, keywords in tasks_with_keywords(yaml.safe_load(path.read_text()) or []):
+        for module, argument in FILE_EDITING_MODULES.items():
+            arguments = task.get(module)
+            if not isinstance(arguments, dict):
+                continue
+            target = arguments.get(argument, arguments.get('dest', arguments.get('path')))
+            for text in possible_values(target, variables):
+                directory = next((folder for folder in SECRET_DIRS if folder + '/' in text or text == folder), None)
+                if directory:
+                    yield task, keywords, directory
+                    break
+
+
+def test_the_roles_edit_files_that_hold_secrets():
+    """The rule below has something to check (nova.conf, libvirtd.conf, the SASL files)."""
+    variables = role_variables()
+    found = [directory for path in YAML_FILES for _task, _keywords, directory in secret_file_tasks(path, variables)]
+    assert set(found) == set(SECRET_DIRS)
+
+
+@pytest.mark.parametrize('path', YAML_FILES, ids=lambda path: str(path.relative_to(COLLECTION)))
+def test_tasks_editing_files_with_secrets_show_no_diff(path):
+    variables = role_variables()
+    showing = []
+    for task, inherited, directory in secret_file_tasks(path, variables):
+        keywords = dict(inherited, **dict((key, task[key]) for key in ('diff', 'no_log') if key in task))
+        if not (keywords.get('diff') is False or keywords.get('no_log') is True):
+            showing.append('%r (under %s)' % (task.get('name'), directory))
+    assert not showing, (
+        '%s: %s edit a file that holds passwords and would print all of it with --diff; set diff: false '
+        '(or no_log: true)' % (path.relative_to(COLLECTION), ', '.join(showing)))
+
+
+def test_server_playbook_prints_the_console_url_only_when_asked():
+    """A console URL carries its access token: the playbook prints it only with novaops_server_show_console_url."""
+    opt_in = 'novaops_server_show_console_url'
+    tasks = list(tasks_of(yaml.safe_load((COLLECTION / 'playbooks/server.yml').read_text())))
+    console_tasks = [task for task in tasks if 'novaops.migration.console_url' in task]
+    assert console_tasks
+    for task in console_tasks:
+        # Its result (the URL) is printed with -v unless no_log.
+        assert task.get('no_log') is True or opt_in in str(task.get('no_log')), task.get('name')
+    for task in tasks:
+        if 'tasks' in task:
+            continue
+        shown = dict((key, value) for key, value in task.items() if key not in ('when', 'no_log'))
+        if re.search(r'console\.url(?!_)', yaml.safe_dump(shown)):
+            assert opt_in in str(task.get('when')), '%r prints the console URL with its token' % task.get('name')

@@ -197,6 +197,26 @@ def test_rhel8_socket_activation_with_sasl(run_playbook, compute):
     assert "password=rotated" in auth_conf.read_text()
 
 
+def test_diff_never_prints_the_files_that_hold_passwords(run_playbook, compute):
+    """ini_file, lineinfile and template return whole files in their diff; nova.conf holds passwords."""
+    secrets = ("rabbit-pw-1729", "db-pw-2718")
+    compute["nova_conf"].write_text(
+        NOVA_CONF + "\n[DEFAULT]\ntransport_url = rabbit://nova:%s@controller:5672/\n"
+        "[database]\nconnection = mysql+pymysql://nova:%s@controller/nova\n" % secrets)
+    set_version(compute, "libvirtd", "9.0.0")
+    # run_playbook runs with --diff.
+    result = run_playbook(libvirt_play("Debian", compute, novaops_libvirt_daemon="libvirtd",
+                                       novaops_libvirt_max_concurrent_live_migrations=2),
+                          extra_vars=private_paths(compute, "Debian"))
+    assert result.rc == 0, result.output
+    assert ini_sections(compute["nova_conf"])["libvirt"]["live_migration_scheme"] == "tcp"
+    for secret in secrets + ("s3cret-for-tests",):
+        assert secret not in result.output
+    # Which option changed is still told (the loop's label), without the file.
+    assert "live_migration_scheme=tcp" in result.output
+    assert "transport_url" not in result.output
+
+
 def test_rhel7_listening_daemon_for_old_libvirt(run_playbook, compute):
     """RHEL 7 (Queens era, libvirt 4.5): libvirtd opens the sockets itself."""
     set_version(compute, "libvirtd", "4.5.0")

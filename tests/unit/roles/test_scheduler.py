@@ -169,3 +169,23 @@ def test_missing_nova_conf_fails_clearly(run_playbook, tmp_path):
         novaops_scheduler_nova_version="17.0.0"))
     assert result.rc != 0
     assert "does not exist" in result.output
+
+
+def test_diff_never_prints_nova_conf(run_playbook, controller, tmp_path):
+    """ini_file returns the whole file in its diff; nova.conf holds the database and message queue passwords."""
+    secrets = ("rabbit-pw-1729", "db-pw-2718", "keystone-pw-3141")
+    controller["nova_conf"].write_text(
+        NOVA_CONF + "\n[DEFAULT]\ntransport_url = rabbit://nova:%s@controller:5672/\n"
+        "[database]\nconnection = mysql+pymysql://nova:%s@controller/nova\n"
+        "[keystone_authtoken]\npassword = %s\n" % secrets)
+    write_executable(controller["bin"] / "nova-manage", NOVA_MANAGE_PY3.format(version="34.0.0"))
+    # run_playbook runs with --diff.
+    result = run_playbook(scheduler_play(
+        "Debian", tmp_path,
+        novaops_scheduler_nova_conf=str(controller["nova_conf"]),
+        novaops_scheduler_nova_manage_candidates=[str(controller["bin"] / "nova-manage")]))
+    assert result.rc == 0, result.output
+    assert result.changed() > 0, "the filters were written"
+    for secret in secrets:
+        assert secret not in result.output
+    assert "enabled_filters" in result.output, "what the role writes is still told"
