@@ -15,6 +15,9 @@ options:
       - A name is looked up the way openstacksdk does it - C(OS_CLIENT_CONFIG_FILE), then
         C(./clouds.yaml), C(~/.config/openstack/clouds.yaml), C(/etc/openstack/clouds.yaml).
       - A dict is used alone; C(clouds.yaml) files and C(OS_*) variables are not merged into it.
+      - The secrets inside a dict (the values of keys such as C(password), C(token),
+        C(application_credential_secret), C(passcode), C(client_secret), C(key), at any depth) are masked in the
+        module's invocation, results and log; a cloud's name is not masked. Keep such a dict in a vault.
       - When omitted, openstacksdk uses C(OS_CLOUD) or the C(OS_*) environment variables.
       - The other connection options below override the cloud's own settings when set.
     type: raw

@@ -62,6 +62,47 @@ def openstack_argument_spec():
     )
 
 
+# Keys of a cloud definition (clouds.yaml's layout) whose values are secrets: passwords, tokens, application
+# credential and OIDC client secrets, TOTP passcodes, API keys, and the client key file's path.
+_SECRET_KEY = re.compile(r'pass(word|wd|phrase|code)?$|secret|token|(^|[_-])key$|api[_-]?key', re.IGNORECASE)
+
+
+def cloud_secret_values(cloud):
+    """Every secret value inside a cloud given as a dict (any depth), as the strings Ansible masks.
+
+    ``cloud`` cannot be no_log: a cloud's name ('lab') would then be masked in every result. A dict defining a
+    cloud carries its password (or token, or application credential secret) instead, so those values are added to
+    the module's no_log values, and Ansible masks them in the invocation, the results and the log.
+    """
+    found = set()
+
+    def collect(node, secret):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                collect(value, secret or bool(_SECRET_KEY.search(str(key))))
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                collect(value, secret)
+        elif secret and node is not None and not isinstance(node, bool) and str(node) != '':
+            found.add(to_text(node))
+
+    if isinstance(cloud, dict):
+        collect(cloud, False)
+    return found
+
+
+class _CloudMaskingAnsibleModule(AnsibleModule):
+    """AnsibleModule that knows the secrets of a cloud dict as soon as it has read its arguments.
+
+    Before the options are validated: a refused option fails with the invocation (all arguments) in the result,
+    and the arguments are logged right after validation.
+    """
+
+    def _load_params(self):
+        super(_CloudMaskingAnsibleModule, self)._load_params()
+        self.no_log_values.update(cloud_secret_values((self.params or {}).get('cloud')))
+
+
 def wait_argument_spec(default_timeout):
     """The wait options, with the default timeout of the module that declares them."""
     return dict(
@@ -116,7 +157,7 @@ class NovaopsModule(object):
         if self.wait_timeout is not None:
             spec.update(wait_argument_spec(self.wait_timeout))
         spec.update(self.argument_spec)
-        self.ansible = AnsibleModule(argument_spec=spec, **self.module_kwargs)
+        self.ansible = _CloudMaskingAnsibleModule(argument_spec=spec, **self.module_kwargs)
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.diff_mode = self.ansible._diff

@@ -13,6 +13,9 @@ description:
   - Nothing on the server changes, so the task never reports a change and also runs in check mode.
   - A cloud without that console type enabled (for example C([vnc] enabled = false) in nova.conf) fails with a
     message saying so; use C(ignore_errors) or C(failed_when) where a missing console is acceptable.
+  - The URL carries the console's access token - whoever holds it has the server's console (keyboard, screen)
+    until the token expires. Treat RV(console.url) as a secret - do not print it or keep it in logs; print
+    RV(console.url_redacted) instead, and set C(no_log) on the task when C(-v) output is kept.
 options:
   server:
     description:
@@ -52,7 +55,7 @@ EXAMPLES = r'''
 
 - name: Show it
   ansible.builtin.debug:
-    msg: "{{ myinstance_console.console.url }}"
+    msg: "Console of myinstance at {{ myinstance_console.console.url_redacted }}"
 '''
 
 RETURN = r'''
@@ -70,9 +73,21 @@ console:
       type: str
       sample: vnc
     url:
-      description: URL to open the console with.
+      description:
+        - URL to open the console with.
+        - A secret - it carries the console's access token.
       type: str
       sample: http://controller:6080/vnc_auto.html?path=%3Ftoken%3D5b2f1f0e-8a1c-4d3e-9f7a-1b2c3d4e5f60
+    url_redacted:
+      description:
+        - RV(console.url) with the token replaced by C(<hidden>) (an unknown layout - the whole query and fragment),
+          safe to print - it shows where the console proxy is.
+      type: str
+      sample: http://controller:6080/vnc_auto.html?path=%3Ftoken%3D<hidden>
+    url_has_token:
+      description: Whether RV(console.url) carries something RV(console.url_redacted) hides.
+      type: bool
+      sample: true
 server:
   description: Id and name of the server.
   returned: success
@@ -80,9 +95,27 @@ server:
   sample: {id: 2b4c1a0e-8f7d-4e6c-9b5a-3d2c1b0a9f8e, name: myinstance}
 '''
 
+import re
+
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule, sdk_exceptions
 
 CONSOLE_TYPES = ['novnc', 'spice-html5', 'rdp-html5', 'serial', 'webmks']
+
+# The token parameter of the console proxies' URLs, plain (?token=...) or, as noVNC's path parameter carries it,
+# percent-encoded (?path=%3Ftoken%3D...).
+_TOKEN_PARAMETER = re.compile(r'((?:[?&;]|%3F|%26)token(?:=|%3D))([^&;#%]+)', re.IGNORECASE)
+
+
+def redact_console_url(url):
+    """The console URL without its access token (safe to print); the whole query and fragment when no token is found."""
+    if not url:
+        return url
+    redacted, found = _TOKEN_PARAMETER.subn(r'\1<hidden>', url)
+    if found:
+        return redacted
+    rest, has_fragment, dummy_fragment = url.partition('#')
+    base, has_query, dummy_query = rest.partition('?')
+    return base + ('?<hidden>' if has_query else '') + ('#<hidden>' if has_fragment else '')
 
 
 class ConsoleUrlModule(NovaopsModule):
@@ -109,8 +142,10 @@ class ConsoleUrlModule(NovaopsModule):
                                    % (console_type, server.name, server.id, server.status, self.explain_error(error)))
             raise
         console = dict(console or {})
+        url = console.get('url')
+        redacted = redact_console_url(url)
         self.exit_json(False, console=dict(type=console.get('type', console_type), protocol=console.get('protocol'),
-                                           url=console.get('url')),
+                                           url=url, url_redacted=redacted, url_has_token=redacted != url),
                        server=dict(id=server.id, name=server.name))
 
 

@@ -59,6 +59,8 @@ options:
   userdata:
     description:
       - User data (for example a cloud-init script) handed to the guest. Encoded by the module.
+      - Not logged and masked in the results (it often sets passwords or keys); Nova still shows it to anyone who
+        may read the server's metadata.
     type: str
   metadata:
     description:
@@ -208,7 +210,7 @@ class ServerModule(NovaopsModule):
         host=dict(type='str'),
         key_name=dict(type='str', no_log=False),
         security_groups=dict(type='list', elements='str'),
-        userdata=dict(type='str'),
+        userdata=dict(type='str', no_log=True),
         metadata=dict(type='dict'),
         power_state=dict(type='str', choices=['started', 'stopped']),
         state=dict(type='str', default='present', choices=['present', 'absent']),

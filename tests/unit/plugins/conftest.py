@@ -13,6 +13,7 @@ tests assert on what was (not) changed.
 
 import hashlib
 import itertools
+import json
 import re
 import types
 
@@ -469,5 +470,35 @@ def run_host_module(monkeypatch):
             except (ModuleExit, ModuleFail) as outcome:
                 return outcome.result
         raise AssertionError('%s.main returned without exit_json or fail_json' % main.__module__)
+
+    return run
+
+
+@pytest.fixture
+def run_module_output(monkeypatch, cloud, capsys):
+    """Run a module class for real up to its JSON on stdout; return that text and what it logged.
+
+    Unlike run_module, exit_json/fail_json are Ansible's own, so the masking of no_log values (in the result, in
+    ``invocation.module_args`` and in the syslog/journal line) is what is tested.
+    """
+
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda module, msg, log_args=None: logged.append(msg))
+
+    def run(module_class, args, check_mode=False, diff=False):
+        module_args = dict(args)
+        module_args.setdefault('cloud', 'lab')
+        module_args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
+        del logged[:]
+        capsys.readouterr()
+        with patch_module_args(module_args):
+            with pytest.raises(SystemExit):
+                module = module_class()
+                module._sleep = cloud.sleep
+                module._clock = cloud.clock
+                module()
+        stdout = capsys.readouterr().out
+        return types.SimpleNamespace(stdout=stdout, result=json.loads(stdout.strip().splitlines()[-1]),
+                                     logged='\n'.join(logged))
 
     return run

@@ -281,3 +281,52 @@ def test_wait_for_uses_the_timeout_option(probe, cloud):
 def test_wait_for_gone(probe):
     result = probe(lambda module: module.exit_json(False, last=module.wait_for(states('deleting', None), ['GONE'])))
     assert result['last'] is None
+
+
+# -- secrets of a cloud given as a dict ---------------------------------------------------------------------
+
+CLOUD_SECRETS = dict(password='pw-cloud-4711', token='tok-gAAAAABk', application_credential_secret='acs-9f8e7d',
+                     passcode='pc-123456', client_secret='oidc-cs-5150')
+
+
+def cloud_definition():
+    auth = dict(auth_url='http://k:5000/v3', username='admin', project_name='demo', user_domain_name='Default',
+                **CLOUD_SECRETS)
+    return dict(auth=auth, region_name='RegionOne', auth_type='password', key='/etc/pki/client-key-path.pem',
+                profiles=[dict(api_key=31337)])
+
+
+def test_secret_values_of_a_cloud_dict():
+    assert novaops_openstack.cloud_secret_values(cloud_definition()) == set(CLOUD_SECRETS.values()) | {
+        '/etc/pki/client-key-path.pem', '31337'}
+    assert novaops_openstack.cloud_secret_values('lab') == set()
+    assert novaops_openstack.cloud_secret_values(dict(auth=dict(password='', token=None, username='x'))) == set()
+
+
+def test_secrets_of_a_cloud_dict_appear_nowhere_in_the_output(run_module_output, cloud):
+    def action(module):
+        # A result quoting a secret (an error text from the cloud, say) is masked too.
+        module.exit_json(False, seen='connected with %s' % module.conn.connect_kwargs['auth']['password'])
+    ProbeModule.action = staticmethod(action)
+    output = run_module_output(ProbeModule, dict(cloud=cloud_definition(), name='x'))
+    assert cloud.connect_kwargs['auth']['password'] == 'pw-cloud-4711', 'the module itself uses the real values'
+    for secret in list(CLOUD_SECRETS.values()) + ['31337']:
+        assert secret not in output.stdout and secret not in output.logged
+    module_args = output.result['invocation']['module_args']
+    assert module_args['cloud']['auth']['username'] == 'admin', 'what is not a secret stays readable'
+    assert module_args['cloud']['region_name'] == 'RegionOne'
+    assert output.result['seen'] == 'connected with ********'
+
+
+def test_secrets_of_a_cloud_dict_are_masked_when_the_options_are_refused(run_module_output):
+    output = run_module_output(ProbeModule, dict(cloud=cloud_definition(), nmae='typo'))
+    assert output.result['failed'] and 'nmae' in output.result['msg']
+    for secret in CLOUD_SECRETS.values():
+        assert secret not in output.stdout
+
+
+def test_a_cloud_name_is_not_masked(run_module_output):
+    ProbeModule.action = staticmethod(lambda module: module.exit_json(False, cloud_used=module.cloud_label()))
+    output = run_module_output(ProbeModule, dict(cloud='lab'))
+    assert output.result['invocation']['module_args']['cloud'] == 'lab'
+    assert output.result['cloud_used'] == "'lab'"

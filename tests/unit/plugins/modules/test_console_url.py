@@ -2,10 +2,11 @@
 # Copyright: (c) 2026, novaops.migration contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import pytest
 import requests
 from openstack import exceptions as sdk_exceptions
 
-from ansible_collections.novaops.migration.plugins.modules.console_url import ConsoleUrlModule
+from ansible_collections.novaops.migration.plugins.modules.console_url import ConsoleUrlModule, redact_console_url
 
 
 def http_error(status, message):
@@ -18,7 +19,9 @@ def test_returns_the_url_and_changes_nothing_even_in_check_mode(run_module, clou
     server = cloud.compute.add_server(name='myinstance')
     result = run_module(ConsoleUrlModule, dict(server='myinstance'), check_mode=True)
     assert result['changed'] is False
-    assert result['console'] == dict(type='novnc', protocol='vnc', url='http://controller.lab:6080/vnc_auto.html?t=1')
+    assert result['console'] == dict(type='novnc', protocol='vnc', url='http://controller.lab:6080/vnc_auto.html?t=1',
+                                     url_redacted='http://controller.lab:6080/vnc_auto.html?<hidden>',
+                                     url_has_token=True)
     assert result['server'] == dict(id=server.id, name='myinstance')
     assert cloud.call('compute.create_console')[0] == (server.id, 'novnc')
 
@@ -49,3 +52,25 @@ def test_other_errors_are_reported_as_such(run_module, cloud):
 def test_unknown_server(run_module, cloud):
     result = run_module(ConsoleUrlModule, dict(server='nope'))
     assert result['msg'] == "server 'nope' not found in cloud 'lab'"
+
+
+def test_the_url_is_returned_with_a_redacted_copy_to_print(run_module, cloud):
+    """The URL carries the console's access token: whoever has it has the server's console."""
+    cloud.compute.add_server(name='myinstance')
+    result = run_module(ConsoleUrlModule, dict(server='myinstance'))
+    assert result['console']['url'] == 'http://controller.lab:6080/vnc_auto.html?t=1'
+    assert result['console']['url_redacted'] == 'http://controller.lab:6080/vnc_auto.html?<hidden>'
+    assert result['console']['url_has_token'] is True
+
+
+@pytest.mark.parametrize('url, redacted', [
+    ('http://ctl:6080/vnc_lite.html?path=%3Ftoken%3D5b2f1f0e-8a1c-4d3e-9f7a-1b2c3d4e5f60',
+     'http://ctl:6080/vnc_lite.html?path=%3Ftoken%3D<hidden>'),
+    ('http://ctl:6080/vnc_auto.html?token=5b2f1f0e-8a1c&title=x', 'http://ctl:6080/vnc_auto.html?token=<hidden>&title=x'),
+    ('ws://ctl:6083/?token=0a1b2c3d', 'ws://ctl:6083/?token=<hidden>'),
+    ('http://ctl:6082/spice_auto.html?TOKEN=abc', 'http://ctl:6082/spice_auto.html?TOKEN=<hidden>'),
+    ('https://ctl:6090/console#secret-fragment', 'https://ctl:6090/console#<hidden>'),
+    ('http://ctl:6080/vnc_auto.html', 'http://ctl:6080/vnc_auto.html'),
+])
+def test_redact_console_url(url, redacted):
+    assert redact_console_url(url) == redacted

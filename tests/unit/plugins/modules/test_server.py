@@ -258,3 +258,13 @@ def test_absent_deletes_and_waits_until_gone(run_module, cloud, prepared):
     assert server.id not in cloud.compute.bodies
 
     assert run_module(ServerModule, dict(name='myinstance', state='absent'))['changed'] is False
+
+
+def test_userdata_appears_nowhere_in_the_output(run_module_output, cloud, prepared):
+    """User data often carries passwords or keys for the guest (cloud-init chpasswd, write_files)."""
+    userdata = '#cloud-config\nchpasswd:\n  list: root:ud-secret-8086\n'
+    output = run_module_output(ServerModule, server_args(userdata=userdata))
+    assert output.result['changed'] is True
+    assert cloud.call('compute.create_server')[1]['user_data'] == base64.b64encode(userdata.encode()).decode()
+    assert 'ud-secret-8086' not in output.stdout and 'ud-secret-8086' not in output.logged
+    assert output.result['invocation']['module_args']['userdata'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
