@@ -116,3 +116,20 @@ def test_run_id_names_the_controller_and_the_process(tmp_path):
     stat.write_text('4242 (ansible (play)) S 1 4242 4242 0 -1 4194560 ' + ' '.join(['0'] * 12) + ' 777 0\n')
     assert run_id_of(4242, hostname='ctl1', proc_root=str(tmp_path)) == 'ctl1:4242:777'
     assert run_id_of(999, hostname='ctl1', proc_root=str(tmp_path)) == 'ctl1:999:0'
+
+
+@pytest.mark.parametrize('value', ['y', 'Y', 'n', 'maybe', 'on', 'off', 'truee', ' yes', 2, -1, 1.0, [], {}])
+def test_keep_source_that_is_not_plainly_true_or_false_is_refused(value):
+    """keep_source=false deletes the instance directory on the source: a value read wrongly as false loses data."""
+    with pytest.raises(SettingsError) as error:
+        read_settings('migrate', dict(instance='a', target='b', cold_method='manual', keep_source=value))
+    assert 'keep_source must be true or false' in str(error.value)
+    assert 'nothing was changed' in str(error.value)
+
+
+@pytest.mark.parametrize('value, expected', [('true', True), ('True', True), ('YES', True), ('yes', True), (1, True),
+                                             ('1', True), (True, True), ('false', False), ('No', False), (0, False),
+                                             (False, False)])
+def test_keep_source_spellings_are_read_the_same_everywhere(value, expected):
+    settings = read_settings('migrate', dict(instance='a', target='b', cold_method='manual', keep_source=value))
+    assert settings['keep_source'] is expected

@@ -15,42 +15,85 @@ UUID = '2b4c1a0e-8f7d-4e6c-9b5a-3d2c1b0a9f8e'
 SECRET = 's3cr3t-pw'
 
 
-class OperationalError(Exception):
+class MySQLError(Exception):
+    """PyMySQL's hierarchy as far as the module relies on it: every error is a MySQLError."""
+
+
+class OperationalError(MySQLError):
     pass
 
 
-class MySQLError(Exception):
+class ProgrammingError(MySQLError):
     pass
 
 
 class FakeDatabase(object):
-    """nova.instances and nova.compute_nodes as far as the module reads and writes them."""
+    """nova.instances and nova.compute_nodes as far as the module reads and writes them.
 
-    def __init__(self):
+    Stands in for the pymysql module too: connect() hands out this database, or one of ``others`` (by the
+    ``database`` asked for). An UPDATE is undone by rollback() and kept by commit(), as in a transaction.
+    """
+
+    def __init__(self, name='nova'):
+        self.name = name
         self.row = dict(host='compute1', node='compute1', launched_on='compute1', compute_id=1, task_state=None)
         self.nodes = {('compute1', 'compute1'): 1, ('compute2', 'compute2'): 2}
+        self.tables = {'instances', 'compute_nodes'}
+        # nova_api: instance uuid -> (cell name, cell uuid, cell database_connection).
+        self.mappings = {}
+        self.others = {}
         self.refuse = None
         self.statements = []
         self.committed = 0
         self.rolled_back = 0
-        self.err = types.SimpleNamespace(OperationalError=OperationalError, MySQLError=MySQLError)
+        self.err = types.SimpleNamespace(OperationalError=OperationalError, MySQLError=MySQLError,
+                                         ProgrammingError=ProgrammingError)
         self.connect_kwargs = None
+        self.connections = []
+        # Set by a test: commit() raises it, after keeping the change when commit_applies.
+        self.commit_error = None
+        self.commit_applies = False
+        # Set by a test: connections after the first one are refused with it.
+        self.refuse_again = None
+        self._snapshot = None
 
     # pymysql.connect
     def connect(self, **kwargs):
         self.connect_kwargs = kwargs
+        self.connections.append(kwargs)
         if self.refuse:
             raise OperationalError(*self.refuse)
-        return self
+        if self.refuse_again and len(self.connections) > 1:
+            raise OperationalError(*self.refuse_again)
+        if kwargs.get('database', self.name) == self.name:
+            return self
+        if kwargs['database'] not in self.others:
+            raise OperationalError(1049, "Unknown database '%s'" % kwargs['database'])
+        other = self.others[kwargs['database']]
+        other.connections.append(kwargs)
+        return other
 
     def cursor(self):
         return FakeCursor(self)
 
+    def begin_change(self):
+        if self._snapshot is None:
+            self._snapshot = dict(self.row)
+
     def commit(self):
         self.committed += 1
+        if self.commit_error is not None:
+            if not self.commit_applies and self._snapshot is not None:
+                self.row = self._snapshot
+            self._snapshot = None
+            raise self.commit_error
+        self._snapshot = None
 
     def rollback(self):
         self.rolled_back += 1
+        if self._snapshot is not None:
+            self.row = self._snapshot
+            self._snapshot = None
 
     def close(self):
         pass
@@ -67,16 +110,26 @@ class FakeCursor(object):
     def __exit__(self, *exc):
         return False
 
+    def _require(self, table):
+        if table not in self.database.tables:
+            raise ProgrammingError(1146, "Table '%s.%s' doesn't exist" % (self.database.name, table))
+
     def execute(self, statement, args=()):
         database = self.database
         database.statements.append(statement)
-        if statement.startswith('SHOW COLUMNS'):
+        if 'instance_mappings' in statement:
+            self._require('instance_mappings')
+            self.result = [database.mappings[args[0]]] if args[0] in database.mappings else []
+        elif statement.startswith('SHOW COLUMNS'):
+            self._require('instances')
             self.result = [('compute_id',)]
         elif statement.startswith('SELECT id FROM compute_nodes'):
+            self._require('compute_nodes')
             self.result = [(database.nodes[args],)] if args in database.nodes else []
         elif statement.startswith('SELECT'):
+            self._require('instances')
             columns = [column.strip() for column in statement[len('SELECT '):statement.index(' FROM')].split(',')]
-            self.result = [tuple(database.row[column] for column in columns)]
+            self.result = [] if database.row is None else [tuple(database.row[column] for column in columns)]
         elif statement.startswith('UPDATE'):
             assignments = statement[len('UPDATE instances SET '):statement.index(' WHERE')]
             names = [part.split(' = ')[0] for part in assignments.split(', ')]
@@ -84,6 +137,7 @@ class FakeCursor(object):
             guards = [part.split(' <=> ')[0] for part in statement.split(' AND ') if ' <=> ' in part]
             expected = args[len(names) + 1:]
             if all(database.row[name] == value for name, value in zip(guards, expected)):
+                database.begin_change()
                 database.row.update(zip(names, values))
                 return 1
             return 0
@@ -229,3 +283,180 @@ def test_unknown_compute_node(database, nova_conf):
     result = run(nova_conf=nova_conf, host='compute9', node='compute9')
     assert result['failed'] and "0 live compute node(s) for host 'compute9'" in result['msg']
     assert database.row['host'] == 'compute1'
+
+
+# -- the connection URL -----------------------------------------------------------------------------------------
+
+def test_tls_options_of_the_url_are_passed_to_pymysql(database):
+    result = run(database_connection='mysql+pymysql://nova:%s@db.example/nova?charset=utf8&ssl_ca=/etc/ssl/ca.pem'
+                                     '&ssl_cert=/etc/ssl/nova.pem&ssl_key=/etc/ssl/nova.key&ssl_verify_cert=true'
+                                     % SECRET)
+    assert result['changed'] is True, result
+    assert database.connect_kwargs['ssl'] == dict(ca='/etc/ssl/ca.pem', cert='/etc/ssl/nova.pem',
+                                                  key='/etc/ssl/nova.key', verify_mode=True)
+    assert database.connect_kwargs['charset'] == 'utf8'
+
+
+def test_tls_without_verifying_the_certificate(database):
+    run(database_connection='mysql+pymysql://nova:%s@db/nova?ssl_ca=/ca.pem&ssl_verify_cert=false' % SECRET)
+    # PyMySQL refuses verify_mode CERT_NONE with check_hostname on.
+    assert database.connect_kwargs['ssl'] == dict(ca='/ca.pem', verify_mode=False, check_hostname=False)
+
+
+@pytest.mark.parametrize('query, refused', [('sslmode=require', 'sslmode'), ('ssl_ca=/a&ssl_ca=/b', 'ssl_ca'),
+                                            ('ssl_verify_cert=maybe', 'ssl_verify_cert')])
+def test_unknown_or_wrong_query_options_are_refused(database, query, refused):
+    result = run(database_connection='mysql+pymysql://nova:%s@db/nova?%s' % (SECRET, query))
+    assert result['failed']
+    assert refused in result['msg'] and SECRET not in str(result)
+    assert database.connect_kwargs is None, 'never connect without what the URL asks for (TLS)'
+
+
+def test_the_options_oslo_db_adds_are_accepted(database):
+    # devstack writes ?charset=utf8&plugin=dbcounter (an SQLAlchemy engine plugin, nothing PyMySQL takes).
+    result = run(database_connection='mysql+pymysql://nova:%s@db/nova?charset=utf8&plugin=dbcounter' % SECRET)
+    assert result['changed'] is True, result
+    assert 'plugin' not in database.connect_kwargs
+
+
+def test_reads_and_writes_time_out(database, nova_conf):
+    run(nova_conf=nova_conf)
+    assert (database.connect_kwargs['connect_timeout'], database.connect_kwargs['read_timeout'],
+            database.connect_kwargs['write_timeout']) == (10, 60, 60)
+    run(nova_conf=nova_conf, timeout=5)
+    assert database.connect_kwargs['read_timeout'] == 5 and database.connect_kwargs['write_timeout'] == 5
+
+
+@pytest.mark.parametrize('password_in_url, password', [
+    ('pa/ss', 'pa/ss'), ('pa#ss', 'pa#ss'), ('pa?ss', 'pa?ss'), ('a:b', 'a:b'), ('p%40ss', 'p@ss'),
+    ('x%2Fy%3F', 'x/y?'), ('', ''),
+])
+def test_passwords_with_url_characters(database, tmp_path, password_in_url, password):
+    url = 'mysql+pymysql://nova:%s@db.example:3307/nova?charset=utf8' % password_in_url
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[database]\nconnection = %s\n' % url)
+    for result in (run(database_connection=url), run(nova_conf=str(conf))):
+        assert result['changed'] in (True, False) and not result.get('failed'), result
+        assert database.connect_kwargs['password'] == password
+        assert (database.connect_kwargs['host'], database.connect_kwargs['port'],
+                database.connect_kwargs['database'], database.connect_kwargs['user']) == ('db.example', 3307, 'nova',
+                                                                                          'nova')
+
+
+def test_an_ipv6_host(database):
+    run(database_connection='mysql+pymysql://nova:%s@[fd00::10]:3306/nova' % SECRET)
+    assert database.connect_kwargs['host'] == 'fd00::10'
+
+
+# -- errors of the queries ----------------------------------------------------------------------------------------
+
+def test_the_api_database_instead_of_the_cell_database(database, tmp_path):
+    database.name, database.tables = 'nova_api', {'cell_mappings', 'instance_mappings'}
+    result = run(database_connection='mysql+pymysql://nova:%s@db/nova_api' % SECRET)
+    assert result['failed']
+    assert 'table nova_api.instances not found: is the connection the cell database?' in result['msg']
+    assert '[database] connection' in result['msg'] and SECRET not in str(result)
+
+
+def test_a_failing_compute_node_lookup_is_explained(database, nova_conf, monkeypatch):
+    database.tables = {'instances'}
+    result = run(nova_conf=nova_conf)
+    assert result['failed'] and 'table nova.compute_nodes not found' in result['msg']
+
+    database.tables = {'instances', 'compute_nodes'}
+    real_execute = FakeCursor.execute
+
+    def timing_out(self, statement, args=()):
+        if 'compute_nodes' in statement:
+            raise OperationalError(2013, 'Lost connection to MySQL server during query (timed out)')
+        return real_execute(self, statement, args)
+    monkeypatch.setattr(FakeCursor, 'execute', timing_out)
+    result = run(nova_conf=nova_conf)
+    assert result['failed']
+    assert "nova's database failed while looking up the compute node of host 'compute2'" in result['msg']
+    assert 'timed out' in result['msg'] and database.row['host'] == 'compute1'
+
+
+# -- a commit whose answer is lost ---------------------------------------------------------------------------------
+
+LOST = OperationalError(2013, 'Lost connection to MySQL server during query')
+
+
+def test_a_lost_commit_acknowledgement_of_a_committed_move(database, nova_conf):
+    database.commit_error, database.commit_applies = LOST, True
+    result = run(nova_conf=nova_conf)
+    assert not result.get('failed'), result
+    assert result['changed'] is True and result['instance']['host'] == 'compute2'
+    assert database.row['host'] == 'compute2'
+    assert len(database.connections) == 2, 'the row is read again on a new connection'
+
+
+def test_a_lost_commit_that_rolled_back(database, nova_conf):
+    database.commit_error = LOST
+    result = run(nova_conf=nova_conf)
+    assert result['failed']
+    assert 'read again on a new connection' in result['msg'] and 'still holds host compute1' in result['msg']
+    assert 'nothing changed' in result['msg']
+    assert database.row['host'] == 'compute1'
+
+
+def test_a_lost_commit_that_cannot_be_checked(database, nova_conf):
+    database.commit_error = LOST
+    database.commit_applies = True
+    database.refuse_again = (2003, "Can't connect to MySQL server on '127.0.0.1'")
+    result = run(nova_conf=nova_conf)
+    assert result['failed']
+    assert 'unknown, re-run to check' in result['msg'] and 'nothing changed' not in result['msg']
+    assert SECRET not in str(result)
+
+
+# -- several cells ---------------------------------------------------------------------------------------------------
+
+CELL1_SECRET = 'cell1-pw-42'
+
+
+def cells(database, cell_url=None):
+    """The controller's [database] connection names cell0; the instance lives in cell1."""
+    database.name, database.row = 'nova_cell0', None
+    api = FakeDatabase('nova_api')
+    api.tables = {'cell_mappings', 'instance_mappings'}
+    api.mappings[UUID] = ('cell1', 'c1-uuid', cell_url or 'mysql+pymysql://nova:%s@db/nova_cell1' % CELL1_SECRET)
+    database.others = dict(nova_api=api, nova_cell1=FakeDatabase('nova_cell1'))
+    return database.others['nova_cell1']
+
+
+def test_an_instance_of_another_cell_is_found_through_nova_api(database, tmp_path):
+    cell1 = cells(database)
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[api_database]\nconnection = mysql+pymysql://nova:%s@db/nova_api\n[database]\nconnection = '
+                    'mysql+pymysql://nova:%s@db/nova_cell0\n' % (SECRET, SECRET))
+    result = run(nova_conf=str(conf))
+    assert not result.get('failed'), result
+    assert result['changed'] is True and result['database'] == 'nova_cell1' and result['cell'] == 'cell1'
+    assert cell1.row['host'] == 'compute2' and cell1.committed == 1
+    assert CELL1_SECRET not in str(result) and SECRET not in str(result)
+
+
+def test_an_instance_of_another_cell_without_nova_api(database):
+    cells(database)
+    result = run(database_connection='mysql+pymysql://nova:%s@db/nova_cell0' % SECRET)
+    assert result['failed']
+    assert "instance %s is not in the cell database 'nova_cell0'" % UUID in result['msg']
+    assert 'database_connection' in result['msg'] and 'api_database_connection' in result['msg']
+    assert SECRET not in str(result)
+
+
+def test_a_templated_cell_url_is_not_guessed(database):
+    cells(database, cell_url='{scheme}://{username}:{password}@{hostname}/nova_cell1?{query}')
+    result = run(database_connection='mysql+pymysql://nova:%s@db/nova_cell0' % SECRET,
+                 api_database_connection='mysql+pymysql://nova:%s@db/nova_api' % SECRET)
+    assert result['failed']
+    assert "cell 'cell1' (c1-uuid)" in result['msg'] and 'database_connection' in result['msg']
+
+
+def test_an_unmapped_instance(database):
+    cells(database)
+    database.others['nova_api'].mappings.clear()
+    result = run(database_connection='mysql+pymysql://nova:%s@db/nova_cell0' % SECRET,
+                 api_database_connection='mysql+pymysql://nova:%s@db/nova_api' % SECRET)
+    assert result['failed'] and 'no instance mapping' in result['msg']
