@@ -105,7 +105,8 @@ check: lint sanity unit docs-check docs-site changelog-lint ee-check
 # ---------------------------------------------------------------------------
 .PHONY: test integration lab-fresh-tests molecule molecule-vm
 
-PYTEST_INTEGRATION = $(VENV)/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning
+# Unbuffered: the log shows each test as it ends, also when a run is cut short.
+PYTEST_INTEGRATION = PYTHONUNBUFFERED=1 $(VENV)/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning
 
 # Full logs of the lab runs go to $(TEST_LOGS); tests/ci/failure_summary.py
 # picks out of them why a run failed, for the end of CI's output.
