@@ -353,6 +353,9 @@ class Lab:
                        for service in self.cloud.compute.services(binary="nova-compute"))
         wait_until(reported, timeout, interval=2, what="every nova-compute reporting in after the restart")
 
+    def host_of(self, server_id):
+        return self.server(server_id).compute_host
+
     def wait_settled(self, server_id, status, host=None, timeout=300):
         """Wait until the server is `status` (or one of them) with no task (on `host`); return it."""
         statuses = (status,) if isinstance(status, str) else status
