@@ -84,26 +84,31 @@ def expected_status(status):
 
 def status_refusal(server, source_host):
     """Why Nova would not evacuate the server in its status, or None when it would."""
-    name = "server '%s' (%s)" % (server.name, server.id)
-    reset = '`openstack server set --state error %s`' % server.id
-    if server.task_state or server.status in TRANSITIONAL_STATUSES:
+    return status_refusal_of(server.name, server.id, server.status, server.task_state, source_host)
+
+
+def status_refusal_of(name, server_id, status, task_state, source_host):
+    """status_refusal from a server's fields (a server_summary dict has them all)."""
+    name = "server '%s' (%s)" % (name, server_id)
+    reset = '`openstack server set --state error %s`' % server_id
+    if task_state or status in TRANSITIONAL_STATUSES:
         return ("%s is %s with task '%s' in progress; Nova refuses to evacuate a server while a task runs. If the task "
                 "is stuck because %s died, reset the server with %s (which clears the task), then run again."
-                % (name, server.status, server.task_state, source_host, reset))
-    if server.status in EVACUABLE_STATUSES:
+                % (name, status, task_state, source_host, reset))
+    if status in EVACUABLE_STATUSES:
         return None
-    if server.status in ('PAUSED', 'SUSPENDED', 'RESCUE'):
+    if status in ('PAUSED', 'SUSPENDED', 'RESCUE'):
         why = ('its guest\'s memory (or its rescue disk) is on the failed host and cannot be moved; to rebuild it '
                'from its disks on another host (it reboots), reset it with %s first' % reset)
-    elif server.status == 'VERIFY_RESIZE':
+    elif status == 'VERIFY_RESIZE':
         why = 'a resize or cold migration waits for its confirmation; confirm or revert it, or reset it with %s' % reset
-    elif server.status == 'SHELVED_OFFLOADED':
+    elif status == 'SHELVED_OFFLOADED':
         why = 'it runs on no host; unshelve it instead'
-    elif server.status == 'SHELVED':
+    elif status == 'SHELVED':
         why = 'it is shelved; wait for the offload or unshelve it'
     else:
         why = 'reset it with %s if it must be rebuilt elsewhere' % reset
-    return '%s is %s; Nova evacuates only ACTIVE, SHUTOFF or ERROR servers: %s.' % (name, server.status, why)
+    return '%s is %s; Nova evacuates only ACTIVE, SHUTOFF or ERROR servers: %s.' % (name, status, why)
 
 
 def disk_plan(server, shared_storage):
@@ -113,13 +118,17 @@ def disk_plan(server, shared_storage):
     only on shared instance storage, where the target finds it; otherwise the
     root disk is rebuilt from the image and an ephemeral disk recreated empty.
     """
-    volume_backed = server_image_id(server) is None
-    ephemeral_gb = server_flavor(server).get('ephemeral') or 0
+    return disk_plan_of(server_image_id(server), server_flavor(server).get('ephemeral') or 0, shared_storage)
+
+
+def disk_plan_of(image_id, ephemeral_gb, shared_storage):
+    """disk_plan from a server's image id (None: booted from a volume) and its flavor's ephemeral GB."""
+    volume_backed = image_id is None
     rebuild = not volume_backed and not shared_storage
     losses = []
     if rebuild:
         losses.append('its root disk is local, so Nova rebuilds it from its image %s on the target and its content '
-                      'is lost' % server_image_id(server))
+                      'is lost' % image_id)
     if ephemeral_gb and not shared_storage:
         losses.append('its ephemeral disk (%s GB) is local, so Nova creates it again empty on the target'
                       % ephemeral_gb)

@@ -32,6 +32,8 @@ GONE = 'gone'
 SERVICE_UP = 'service_up'
 HOST_ALIVE = 'host_alive'
 UNPROVEN = 'unproven'
+# The host is silent but Nova still counts its nova-compute up: it has not yet missed service_down_time of reports.
+AWAITING_DOWN = 'awaiting_down'
 
 
 class FencingInputError(ValueError):
@@ -148,12 +150,15 @@ def fence_verdict(service_state, reachability, fence_result=None):
 
     ``service_state`` is the host's nova-compute service (state, forced_down),
     ``reachability`` host_reachability's result (tcp, icmp), ``fence_result``
-    the operator's fencing step (see fence_succeeded). The host is gone only
-    when nova-compute is down in the API and either the host answers neither
-    ssh nor ICMP from the controller, or the fencing step succeeded. An ICMP
-    that could not be tried (no ping) is unknown, not down.
+    the operator's fencing step (see fence_succeeded). The host is gone when
+    the fencing step succeeded (its nova-compute may still look up: the
+    playbook forces it down; the fence is trusted over a ping), or when
+    nova-compute is down in the API and the host answers neither ssh nor ICMP
+    from the controller. Silent but still up in the API is awaiting_down: Nova
+    has not yet missed enough reports. An ICMP that could not be tried (no
+    ping) is unknown, not down.
 
-    Returns verdict (gone, service_up, host_alive, unproven), evacuate (bool),
+    Returns verdict (gone, awaiting_down, service_up, host_alive, unproven), evacuate (bool),
     reasons (list), suggestion (what to do instead, or None), and the facts:
     service_down, ssh, icmp, other_ports, unreachable, fenced.
     """
@@ -197,12 +202,20 @@ def fence_verdict(service_state, reachability, fence_result=None):
     elif fenced is False:
         reasons.append('the fencing step failed')
 
-    if not service_down:
+    if fenced:
+        # An operator's fence (a BMC power-off) is the proof Nova's force-down is made for: the play need not wait out
+        # service_down_time, nor see the host silent (it may answer a few seconds more while it powers off).
+        verdict, suggestion = GONE, None
+    elif not service_down and unreachable:
+        verdict, suggestion = AWAITING_DOWN, (
+            '%s answers nothing but Nova has not yet counted its nova-compute down (it waits service_down_time, 60 s '
+            'by default, after the last report): wait and look again, or fence the host.' % host)
+    elif not service_down:
         verdict, suggestion = SERVICE_UP, (
             'nova-compute on %s is up: Nova refuses to evacuate from a live host. If the host is really broken, '
             'fence it (power it off) and force its service down (compute_service forced_down=true) first; if only '
             'its guests are, move them with live or cold migration.' % host)
-    elif fenced or unreachable:
+    elif unreachable:
         verdict, suggestion = GONE, None
     elif answers:
         verdict = HOST_ALIVE

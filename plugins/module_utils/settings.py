@@ -76,6 +76,14 @@ def strict_bool(name, value):
     raise SettingsError("%s must be true or false (also yes/no, 1/0), got %r" % (name, value))
 
 
+def fraction(name, value):
+    """A number strictly between 0 and 1, e.g. the share of computes that may be down at once."""
+    number = positive_number(name, value)
+    if number >= 1:
+        raise SettingsError("%s must be a fraction between 0 and 1 (for example 0.34), got '%s'" % (name, value))
+    return float(number)
+
+
 def choice(name, value, choices):
     text = str(value).strip()
     if text not in choices:
@@ -154,7 +162,24 @@ _DRAIN = (
     ('progress_interval', positive_number, 5),
 )
 
-PLAYBOOK_SETTINGS = dict(migrate=_MIGRATE, drain=_DRAIN)
+_EVACUATE = (
+    ('host', required_text, None),
+    ('target', optional_text, ''),
+    ('concurrency', lambda name, value: positive_number(name, value, integer=True), 2),
+    ('allow_rebuild', strict_bool, False),
+    ('shared_storage', strict_bool, False),
+    ('fence', optional_text, ''),
+    ('probe_from', optional_text, ''),
+    ('down_timeout', lambda name, value: positive_number(name, value, integer=True), 180),
+    ('partition_threshold', fraction, 0.34),
+    ('reason', optional_text, 'evacuated by novaops.migration: host failed'),
+    ('recover', strict_bool, False),
+    ('cleanup_timeout', lambda name, value: positive_number(name, value, integer=True), 600),
+    ('move_timeout', lambda name, value: positive_number(name, value, integer=True), DEFAULT_MIGRATION_TIMEOUT),
+    ('progress_interval', positive_number, 5),
+)
+
+PLAYBOOK_SETTINGS = dict(migrate=_MIGRATE, drain=_DRAIN, evacuate=_EVACUATE)
 # Settings stored under another name than the one given on the command line.
 _RENAMED = dict(rsync_extra_options='rsync_options')
 
@@ -186,7 +211,7 @@ def read_settings(playbook, given):
             # Asking for the manual method asks for a cold move.
             settings['mode'] = 'cold'
         settings['grace'] = MIGRATION_GRACE
-    if playbook == 'drain':
+    if playbook in ('drain', 'evacuate'):
         settings['grace'] = MIGRATION_GRACE
     return settings
 
@@ -195,7 +220,7 @@ def _cross_checks(playbook, settings):
     # Only between values that were read; a value with a problem of its own is reported once.
     if playbook == 'migrate' and settings.get('cold_method') == 'manual' and settings.get('mode') == 'live':
         return ['mode=live cannot be combined with cold_method=manual (the manual method is a cold move)']
-    if playbook == 'drain' and settings.get('target') and settings.get('target') == settings.get('host'):
+    if playbook in ('drain', 'evacuate') and settings.get('target') and settings.get('target') == settings.get('host'):
         return ["target must differ from host (both are '%s')" % settings['host']]
     return []
 

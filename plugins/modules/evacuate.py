@@ -166,7 +166,9 @@ placement:
     - The server's allocations in Placement after the evacuation - C(target_allocated) whether the new host's
       provider holds one (the module fails when not), C(source_allocated) whether the failed host's provider
       still does (expected until its nova-compute starts again and Nova removes it).
-  returned: when the evacuation was verified
+    - Also returned for a server evacuated earlier (nothing to do): once the failed host's nova-compute started
+      again, C(source_allocated) must be false.
+  returned: when the evacuation was verified, or had been done already
   type: dict
   sample: {target_provider: compute2, target_allocated: true, source_provider: compute1, source_allocated: true}
 duration:
@@ -330,8 +332,11 @@ class EvacuateModule(MigrationModule):
                                "novaops.migration.live_migrate." % (self.name, self.source, server.compute_host,
                                                                     latest.id, target))
         self.migration = migration_summary(latest)
-        self.exit_json(False, diff=self.diff(self._where(server), self._where(server)),
-                       **self._result(self.before, host=server.compute_host, status=server.status))
+        # Asked again once the failed host is back: its nova-compute should have removed the old allocation.
+        self.placement = self._placement(server, source_node=latest.source_node or self.source)
+        result = self._result(self.before, host=server.compute_host, status=server.status)
+        result['placement'] = self.placement
+        self.exit_json(False, diff=self.diff(self._where(server), self._where(server)), **result)
 
     def _require_storage_decision(self, server):
         plan = self.plan
@@ -396,10 +401,10 @@ class EvacuateModule(MigrationModule):
                        % (self.name, migration.id if migration else '?', migration.status if migration else '?',
                           '; '.join(problems)), server)
 
-    def _placement(self, server):
+    def _placement(self, server, source_node=None):
         """Whether the new host's provider holds the server's allocation, and whether the failed host's still does."""
         target_node = server.hypervisor_hostname or server.compute_host
-        source_node = self.before['node'] or self.source
+        source_node = source_node or self.before['node'] or self.source
         try:
             allocations = dict(self.conn.placement.get_allocation(server.id).allocations or {})
         except sdk_exceptions.NotFoundException:

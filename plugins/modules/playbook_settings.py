@@ -21,7 +21,7 @@ options:
     description: Whose variables to read.
     type: str
     required: true
-    choices: [migrate, drain]
+    choices: [migrate, drain, evacuate]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -48,6 +48,10 @@ notes:
     the manual move - stop, copy, db, records, source_cleanup, start, verify, remove_source).
   - The variables of V(drain) - C(host) (required), C(target), C(concurrency) (whole number > 0, default 2),
     C(reason), C(enable), C(move_timeout), C(on_timeout), C(progress_interval).
+  - The variables of V(evacuate) - C(host) (required), C(target), C(concurrency) (whole number > 0, default 2),
+    C(allow_rebuild), C(shared_storage), C(recover) (strict booleans), C(fence) (a task file), C(probe_from),
+    C(down_timeout) (default 180), C(partition_threshold) (a fraction, default 0.34), C(reason),
+    C(cleanup_timeout) (default 600), C(move_timeout), C(progress_interval).
 seealso:
   - module: novaops.migration.follow_jobs
 author:

@@ -5,8 +5,8 @@
 import pytest
 
 from ansible_collections.novaops.migration.plugins.module_utils.fencing import (
-    GONE, HOST_ALIVE, SERVICE_UP, UNPROVEN, FencingInputError, PartitionError, fence_succeeded, fence_verdict,
-    partition_check,
+    AWAITING_DOWN, GONE, HOST_ALIVE, SERVICE_UP, UNPROVEN, FencingInputError, PartitionError, fence_succeeded,
+    fence_verdict, partition_check,
 )
 
 
@@ -121,11 +121,27 @@ def test_forced_down_counts_as_down():
     assert verdict['reasons'][0] == 'nova-compute on compute1 is down in the API (forced down)'
 
 
-def test_a_live_service_is_never_evacuated():
-    verdict = fence_verdict(dict(host='compute1', state='up', forced_down=False), reach(), dict(changed=True))
+def test_a_live_service_of_a_host_that_answers_is_never_evacuated():
+    verdict = fence_verdict(dict(host='compute1', state='up', forced_down=False), reach(ssh=True, icmp=True))
     assert verdict['verdict'] == SERVICE_UP
     assert verdict['evacuate'] is False
     assert 'Nova refuses to evacuate from a live host' in verdict['suggestion']
+
+
+def test_a_silent_host_that_nova_still_counts_up_is_awaited():
+    verdict = fence_verdict(dict(host='compute1', state='up', forced_down=False), reach())
+    assert verdict['verdict'] == AWAITING_DOWN
+    assert verdict['evacuate'] is False
+    assert 'service_down_time' in verdict['suggestion']
+
+
+def test_a_fenced_host_is_gone_before_nova_counts_it_down():
+    # The fence is the proof: the play forces the service down instead of waiting service_down_time.
+    verdict = fence_verdict(dict(host='compute1', state='up', forced_down=False), reach(), dict(changed=True))
+    assert verdict['verdict'] == GONE
+    assert verdict['evacuate'] is True
+    assert verdict['reasons'][0] == 'nova-compute on compute1 is up in the API'
+    assert 'the fencing step succeeded' in verdict['reasons']
 
 
 def test_host_alive_with_dead_nova_compute_suggests_the_manual_cold_migration():

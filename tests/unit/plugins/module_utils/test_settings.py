@@ -104,6 +104,20 @@ def test_drain_settings():
     assert 'concurrency' in str(error.value) and 'target' in str(error.value)
 
 
+def test_evacuate_settings():
+    settings = read_settings('evacuate', dict(host='compute1'))
+    assert settings['allow_rebuild'] is False and settings['recover'] is False and settings['fence'] == ''
+    assert settings['partition_threshold'] == 0.34 and settings['down_timeout'] == 180
+    assert settings['grace'] > 0
+    assert read_settings('evacuate', dict(host='compute1', partition_threshold='0.5'))['partition_threshold'] == 0.5
+    with pytest.raises(SettingsError) as error:
+        read_settings('evacuate', dict(host='compute1', target='compute1', allow_rebuild='y',
+                                       partition_threshold='1.5'))
+    for words in ('target must differ', 'allow_rebuild must be true or false', 'partition_threshold must be a '
+                  'fraction between 0 and 1'):
+        assert words in str(error.value)
+
+
 def test_unknown_playbook():
     with pytest.raises(SettingsError):
         read_settings('nope', {})

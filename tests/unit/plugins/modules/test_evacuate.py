@@ -437,3 +437,24 @@ def test_the_source_allocation_gone_is_reported(run_module, evac_lab):
     result = evacuate(run_module)
     assert result['placement']['source_allocated'] is False
     assert result['placement']['target_allocated'] is True
+
+
+def test_a_second_run_after_the_host_came_back_reports_the_old_allocation_gone(run_module, evac_lab):
+    server = evac_lab.server_on()
+    first = evacuate(run_module)
+    assert first['placement']['source_allocated'] is True
+    # compute1's nova-compute started again and removed its allocation (the record becomes 'completed').
+    evac_lab.allocations[server.id] = [evac_lab.providers['compute2']]
+    again = evacuate(run_module)
+    assert again['changed'] is False
+    assert again['placement'] == dict(target_provider='compute2', target_allocated=True,
+                                      source_provider='compute1', source_allocated=False)
+
+
+def test_a_second_run_before_the_host_came_back_still_sees_the_old_allocation(run_module, evac_lab):
+    evac_lab.server_on()
+    evacuate(run_module)
+    again = evacuate(run_module)
+    assert again['changed'] is False
+    assert again['placement']['source_provider'] == 'compute1'
+    assert again['placement']['source_allocated'] is True
