@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.novaops.migration.plugins.module_utils.progress import (
-    JobsOptionError, follow_options, follow_result, one_line,
+    ENDING_INTERVAL, JobsOptionError, follow_options, follow_result, one_line,
 )
 
 display = Display()
@@ -79,6 +79,8 @@ class ActionModule(ActionBase):
         deadline = started + options.timeout
         next_status = started
         rounds = lines = 0
+        # jid -> (when to ask next, the step after that) for the jobs whose progress says they are ending.
+        self._ending_asks = {}
 
         while True:
             rounds += 1
@@ -92,7 +94,7 @@ class ActionModule(ActionBase):
                 next_status = now + options.status_every
             for followed in following:
                 followed.read_progress()
-                if ask_status:
+                if self._ending_ask_due(followed, now, options.status_every, asked=ask_status) or ask_status:
                     followed.take_status(self._async_status(followed.jid, async_dir, task_vars), async_dir)
                     if followed.done and options.cleanup and followed.cleanable:
                         self._clean_up(followed, async_dir, task_vars)
@@ -109,13 +111,33 @@ class ActionModule(ActionBase):
                     break
                 # The round itself ran past the deadline (a slow status call): one more look, without sleeping.
                 continue
-            self._sleep(min(options.interval, remaining))
+            interval = options.interval
+            ending_dues = [self._ending_asks[followed.jid][0] for followed in following
+                           if followed.ending() and followed.jid in self._ending_asks]
+            if ending_dues:
+                interval = min(interval, max(min(ending_dues) - self._clock(), 0.05))
+            self._sleep(min(interval, remaining))
 
         result = follow_result(jobs, rounds=rounds, lines=lines, elapsed=self._clock() - started)
         self._propagate_discovered_interpreter(result)
         if following:
             result.update(failed=True, msg=self._timeout_message(following, options.timeout))
         return result
+
+    def _ending_ask_due(self, followed, now, status_every, asked=False):
+        """Whether to ask a job whose progress says it is ending now: 0.5 s after, then 1, 2, ... up to status_every.
+
+        The module returns within a second or so of Nova's end (verification), or after its port wait; asking
+        sooner than status_every sees the end at once without a status call every round for long. ``asked``:
+        the job is asked this round anyway, which counts as the ending ask.
+        """
+        if not followed.ending():
+            return False
+        due, step = self._ending_asks.get(followed.jid, (now, ENDING_INTERVAL))
+        if not asked and now < due:
+            return False
+        self._ending_asks[followed.jid] = (now + step, min(step * 2, max(status_every, ENDING_INTERVAL)))
+        return not asked
 
     def _clean_up(self, followed, async_dir, task_vars):
         """Remove a finished job's file, as async_status mode=cleanup does; a failure there loses nothing."""

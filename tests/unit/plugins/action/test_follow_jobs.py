@@ -189,7 +189,8 @@ def test_progress_lines_only_when_the_progress_changes(harness, tmp_path):
         'live migration of vm1: running, 10.0% copied, memory 100.0 MiB left, 6.0 s',
         'live migration of vm1: running, 55.5% copied, memory 40.0 MiB left, 12.0 s',
         'live migration of vm1: completed, server ACTIVE on compute2, 15.0 s',
-        'live migration of vm1: done, 18.0 s',
+        # Once the progress says the move ended, the job is asked again 0.5 s later, not a round later.
+        'live migration of vm1: done, 15.5 s',
     ]
     assert result['lines'] == 5 and result['rounds'] == 7
 
@@ -208,6 +209,20 @@ def test_status_every_asks_async_status_less_often_than_progress_is_read(harness
     assert result['rounds'] == 11
     # Each round read the file and said the new percentage.
     assert [line for line in harness.shown.lines if '% copied' in line][-1] == 'vm1: running, 10.0% copied, 10.0 s'
+
+
+def test_an_ending_job_is_asked_sooner_then_less_and_less_often(harness, tmp_path):
+    progress = tmp_path / 'progress'
+    progress.write_text(json.dumps(dict(migration_status='done', server_status='ACTIVE', host='compute2')) + '\n')
+    # The module still verifies (ports) for a while after Nova's end.
+    harness.jobs.script('j1.1', *([RUNNING] * 6 + [finished()]))
+    result = harness.run(jobs=[job('j1.1', 'evacuation of vm1', progress)], interval=3, status_every=6)
+    calls = harness.jobs.calls_for('j1.1')
+    gaps = [round(later - earlier, 2) for earlier, later in zip(calls, calls[1:])]
+    assert gaps[:3] == [0.5, 1.0, 2.0]
+    assert max(gaps) <= 6
+    assert len(calls) == 7
+    assert not result.get('failed')
 
 
 def test_a_failed_job_does_not_fail_the_task_nor_stop_the_others(harness):
