@@ -166,8 +166,8 @@ placement:
     - The server's allocations in Placement after the evacuation - C(target_allocated) whether the new host's
       provider holds one (the module fails when not), C(source_allocated) whether the failed host's provider
       still does (expected until its nova-compute starts again and Nova removes it).
-    - Also returned for a server evacuated earlier (nothing to do): once the failed host's nova-compute started
-      again, C(source_allocated) must be false.
+    - Also returned for a server evacuated earlier, when there is nothing to do; once the failed host's
+      nova-compute started again, C(source_allocated) must be false.
   returned: when the evacuation was verified, or had been done already
   type: dict
   sample: {target_provider: compute2, target_allocated: true, source_provider: compute1, source_allocated: true}
