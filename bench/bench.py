@@ -52,8 +52,9 @@ SECTIONS = ("site", "live", "cold", "manual", "create", "drain")
 # Two A/B pairs per section keep the whole bench near 35 min on 2 cores (drain alone ~9 min a pair).
 DEFAULT_REPEATS = 2
 
-ENV = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(CLOUDS_YAML), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-           PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+# The playbooks name no cloud: openstacksdk takes the lab's from OS_CLOUD, whatever the caller's environment says.
+ENV = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(CLOUDS_YAML), OS_CLOUD="lab", ANSIBLE_NOCOLOR="1",
+           ANSIBLE_FORCE_COLOR="0", PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
 
 
 def log(message):

@@ -6,7 +6,8 @@
 # took, and what the guest itself saw. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OS_CLIENT_CONFIG_FILE=$PWD/lab/clouds.yaml PIP_CONFIG_FILE=/dev/null
+# The playbooks name no cloud: openstacksdk takes the lab's from OS_CLOUD.
+export OS_CLIENT_CONFIG_FILE=$PWD/lab/clouds.yaml OS_CLOUD=lab PIP_CONFIG_FILE=/dev/null
 playbook=.venv/bin/ansible-playbook
 report=()
 

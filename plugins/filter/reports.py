@@ -205,10 +205,29 @@ def manual_report(found, server, check_mode, source=None, duration=None, copy=No
         'kept' if keep_source else 'removed'))
 
 
+def server_report(result, console=None):
+    """The lines that report server.yml's server and its console, the console's URL without its token."""
+    server = (result or {}).get('server') or {}
+    lines = ['Server %s is %s on %s' % (_name(server), server.get('status') or '?', server.get('host') or '?')]
+    console = console or {}
+    found = console.get('console')
+    if not found:
+        # The cloud serves no console of that type, or the server is not there yet (check mode).
+        lines.append('No console: %s' % (console.get('msg') or 'unknown reason'))
+    elif found.get('url_has_token', True):
+        # Only the redacted URL: whoever holds the token has the console.
+        lines.append('Console (token hidden; -e novaops_server_show_console_url=true or `openstack console url show` '
+                     'give it): %s' % found.get('url_redacted'))
+    else:
+        lines.append('Console: %s' % found.get('url_redacted'))
+    return lines
+
+
 class FilterModule(object):
     def filters(self):
         return dict(refusal=refusal, missing_from_inventory=missing_from_inventory, nothing_to_move=nothing_to_move,
                     move_report=move_report, unbound_ports=unbound_ports, move_failure=move_failure,
                     aborted_on_source=aborted_on_source, move_record=move_record,
                     checkpoint_message=checkpoint_message, manual_failure=manual_failure,
-                    manual_verdict=manual_verdict, manual_report=manual_report)
+                    manual_verdict=manual_verdict, manual_report=manual_report,
+                    server_report=server_report)

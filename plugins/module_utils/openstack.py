@@ -12,6 +12,7 @@ translation of openstacksdk/keystoneauth errors into ``fail_json`` messages
 that say what went wrong and what to do about it.
 """
 
+import os
 import re
 import time
 import traceback
@@ -222,14 +223,25 @@ class NovaopsModule(object):
                                    % type(cloud).__name__)
             return openstack.connect(cloud=cloud, app_name=APP_NAME, **overrides)
         except sdk_exceptions.ConfigException as error:
-            if cloud is not None and isinstance(cloud, str) and 'not found' in to_text(error):
-                self.fail_json(msg=self._describe_unknown_cloud(cloud))
+            # Without the cloud option, openstacksdk took the name from OS_CLOUD.
+            named = cloud if isinstance(cloud, str) else (self._cloud_from_environment() if cloud is None else None)
+            if named and 'not found' in to_text(error):
+                self.fail_json(msg=self._describe_unknown_cloud(named, from_environment=cloud is None))
             self.fail_json(msg='cannot build the OpenStack connection: %s' % to_text(error))
         except ksa_exceptions.ClientException as error:
             self.fail_json(msg='cannot build the OpenStack connection: %s' % self.explain_error(error))
 
     @staticmethod
-    def _describe_unknown_cloud(name):
+    def _cloud_from_environment():
+        """The cloud OS_CLOUD names, which openstacksdk uses when the cloud option is not given."""
+        return os.environ.get('OS_CLOUD') or None
+
+    def _no_cloud_named(self):
+        """Whether neither the cloud option nor OS_CLOUD names a cloud (only OS_* variables could describe one)."""
+        return self.params.get('cloud') is None and self._cloud_from_environment() is None
+
+    @staticmethod
+    def _describe_unknown_cloud(name, from_environment=False):
         try:
             config = sdk_config_loader.OpenStackConfig()
             source = config.config_filename
@@ -243,9 +255,10 @@ class NovaopsModule(object):
             if path not in searched:
                 searched.append(path)
         where = source or 'any clouds.yaml (searched %s)' % ', '.join(searched)
-        return ("cloud '%s' is not defined in %s; known clouds: %s. "
+        origin = ' (named by OS_CLOUD)' if from_environment else ''
+        return ("cloud '%s'%s is not defined in %s; known clouds: %s. "
                 "Fix the name, point OS_CLIENT_CONFIG_FILE at the right clouds.yaml, "
-                "or pass cloud as a dict." % (name, where, ', '.join(known) or 'none'))
+                "or pass cloud as a dict." % (name, origin, where, ', '.join(known) or 'none'))
 
     def cloud_label(self):
         """How error messages name the cloud we talk to."""
@@ -257,6 +270,8 @@ class NovaopsModule(object):
             return "'%s'" % cloud
         if self._conn is not None and getattr(self._conn.config, 'name', None):
             return "'%s'" % self._conn.config.name
+        if self._cloud_from_environment():
+            return "'%s' (named by OS_CLOUD)" % self._cloud_from_environment()
         return '(from the OS_* environment)'
 
     def _auth_url(self):
@@ -287,6 +302,11 @@ class NovaopsModule(object):
                     % (cloud, self.params.get('region_name') or 'default', self.params.get('interface') or 'default',
                        text))
         if isinstance(error, (ksa_exceptions.MissingRequiredOptions, ksa_exceptions.MissingAuthPlugin)):
+            if self._no_cloud_named():
+                # The usual first run on another machine: nothing says which cloud to use.
+                return ('no cloud was named (no cloud option, OS_CLOUD is not set) and the OS_* variables do not '
+                        'describe one: %s. Set OS_CLOUD to a cloud of clouds.yaml, source the cloud\'s openrc file, '
+                        'or pass the cloud option (-e cloud=NAME to the collection\'s playbooks).' % text)
             return ('cloud %s is missing authentication settings: %s. Define them in clouds.yaml or pass auth.'
                     % (cloud, text))
         if isinstance(error, sdk_exceptions.ForbiddenException) or status == 403:

@@ -60,8 +60,9 @@ def migrate(target, instance=SERVER, check=False, run_timeout=900, inventory="la
         argv += ["-e", f"{name}={value}"]
     if check:
         argv.append("--check")
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
+    # The playbook names no cloud: openstacksdk takes the lab's from OS_CLOUD, as an operator's would.
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"), OS_CLOUD="lab",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     started = time.monotonic()
     run = Run(subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=run_timeout,
                              check=False))

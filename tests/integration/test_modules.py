@@ -21,7 +21,8 @@ BAD_INPUT_NAMES = {
 
 
 def run_playbook(playbook, tmp_path, *extra):
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"),
+    # server.yml names no cloud: openstacksdk takes the lab's from OS_CLOUD (modules.yml names it itself).
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"), OS_CLOUD="lab",
                NOVAOPS_IT_TMP=str(tmp_path), ANSIBLE_FORCE_COLOR="0")
     result = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(playbook), *extra],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)

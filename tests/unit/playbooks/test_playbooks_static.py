@@ -158,3 +158,48 @@ def test_server_playbook_prints_the_console_url_only_when_asked():
         shown = dict((key, value) for key, value in task.items() if key not in ('when', 'no_log'))
         if re.search(r'console\.url(?!_)', yaml.safe_dump(shown)):
             assert opt_in in str(task.get('when')), '%r prints the console URL with its token' % task.get('name')
+
+
+# -- the cloud ---------------------------------------------------------------------------------------------------
+# The playbooks run on the operator's cloud: without -e cloud=NAME they give the modules no cloud option at all, and
+# openstacksdk picks OS_CLOUD, the OS_* variables or clouds.yaml as the openstack CLI does. A default naming our lab
+# would send an operator's run to whatever cloud is called 'lab' there, or fail where none is. The lab's callers
+# (tests, make demo, the benchmark) set OS_CLOUD=lab themselves. bench/ is not collection content (the collection
+# tree leaves it out), so its playbook is checked when the tests run from a checkout.
+CLOUD_PLAYBOOKS = sorted(path for folder in ('playbooks', 'bench') for path in (COLLECTION / folder).rglob('*.yml'))
+LAB_DEFAULT = re.compile(r'''default\(\s*(['"])lab\1''')
+
+
+def cloud_defaults(path):
+    """(play name, action group, the cloud's expression) of every play of a playbook that sets a cloud default."""
+    for play in yaml.safe_load(path.read_text()) or []:
+        if not isinstance(play, dict):
+            continue
+        for group, options in (play.get('module_defaults') or {}).items():
+            if isinstance(options, dict) and 'cloud' in options:
+                yield play.get('name'), group, options['cloud']
+
+
+@pytest.mark.parametrize('path', CLOUD_PLAYBOOKS, ids=lambda path: str(path.relative_to(COLLECTION)))
+def test_no_playbook_defaults_to_the_lab(path):
+    found = [number for number, line in enumerate(path.read_text().splitlines(), 1) if LAB_DEFAULT.search(line)]
+    assert not found, ("%s line(s) %s: default('lab') names our lab; leave the cloud to openstacksdk "
+                       "(default(omit)) and let the lab's callers set OS_CLOUD=lab"
+                       % (path.relative_to(COLLECTION), ', '.join(map(str, found))))
+
+
+@pytest.mark.parametrize('path', CLOUD_PLAYBOOKS, ids=lambda path: str(path.relative_to(COLLECTION)))
+def test_an_unset_cloud_reaches_no_module(path):
+    for play, group, expression in cloud_defaults(path):
+        assert re.search(r'\|\s*default\(\s*omit\s*\)\s*}}\s*$', str(expression)), (
+            "%s, play %r: module_defaults %s sets cloud to %r; end it with | default(omit) so that without "
+            "-e cloud=NAME openstacksdk chooses" % (path.relative_to(COLLECTION), play, group, expression))
+
+
+def test_the_playbooks_that_talk_to_the_cloud_accept_a_cloud():
+    """migrate, drain and server read -e cloud=NAME (and the prefixed name, novaops_cloud for server.yml)."""
+    expressions = dict((path.name, [expression for _play, _group, expression in cloud_defaults(path)])
+                       for path in CLOUD_PLAYBOOKS if path.parent.name == 'playbooks')
+    assert expressions['migrate.yml'] == ['{{ novaops_migrate_cloud | default(cloud) | default(omit) }}']
+    assert expressions['drain.yml'] == ['{{ novaops_drain_cloud | default(cloud) | default(omit) }}']
+    assert expressions['server.yml'] == ['{{ novaops_cloud | default(cloud) | default(omit) }}']

@@ -127,3 +127,50 @@ def test_manual_report():
     assert line == ('myinstance (srv-1): compute1 -> compute2, cold migration (manual), done in 44.5 s, now ACTIVE on '
                     'compute2; copy tar in 1.2 s, verified in 0.4 s, source directory removed.')
     assert 'copy skipped (already copied)' in reports.manual_report(landed, SERVER, False, 'compute1', 3.0, None, True)
+
+
+# -- server.yml ---------------------------------------------------------------------------------------------------
+
+BOOTED = dict(changed=True, server=dict(id='srv-1', name='myinstance', status='ACTIVE', host='compute1'))
+TOKEN = 'b1f7c0de-secret'
+
+
+def console_result(url_has_token=True):
+    url = 'http://controller:6080/vnc_auto.html?path=%3Ftoken%3D' + TOKEN if url_has_token \
+        else 'http://controller:6080/vnc_auto.html'
+    redacted = 'http://controller:6080/vnc_auto.html?path=%3Ftoken%3D<hidden>' if url_has_token else url
+    return dict(changed=False, console=dict(type='novnc', protocol='vnc', url=url, url_redacted=redacted,
+                                            url_has_token=url_has_token),
+                server=dict(id='srv-1', name='myinstance'))
+
+
+def test_server_report_gives_the_console_url_without_its_token():
+    lines = reports.server_report(BOOTED, console_result())
+    assert lines == [
+        'Server myinstance (srv-1) is ACTIVE on compute1',
+        'Console (token hidden; -e novaops_server_show_console_url=true or `openstack console url show` give it): '
+        'http://controller:6080/vnc_auto.html?path=%3Ftoken%3D<hidden>']
+    assert not any(TOKEN in line for line in lines)
+
+
+def test_server_report_of_a_console_url_without_a_token_hides_nothing():
+    lines = reports.server_report(BOOTED, console_result(url_has_token=False))
+    assert lines[1] == 'Console: http://controller:6080/vnc_auto.html'
+
+
+def test_server_report_without_a_console_says_why():
+    failed = dict(failed=True, msg='the cloud serves no novnc console for myinstance: VNC is disabled')
+    assert reports.server_report(BOOTED, failed)[1] == \
+        'No console: the cloud serves no novnc console for myinstance: VNC is disabled'
+    assert reports.server_report(BOOTED, dict(failed=True))[1] == 'No console: unknown reason'
+    assert reports.server_report(BOOTED)[1] == 'No console: unknown reason'
+
+
+def test_server_report_in_check_mode_marks_what_is_not_known_yet():
+    predicted = dict(changed=True, server=dict(name='myinstance', id=None, status='ACTIVE', host=None))
+    assert reports.server_report(predicted, dict(failed=True, msg="server 'myinstance' not found"))[0] == \
+        'Server myinstance (?) is ACTIVE on ?'
+
+
+def test_server_report_is_a_filter():
+    assert reports.FilterModule().filters()['server_report'] is reports.server_report

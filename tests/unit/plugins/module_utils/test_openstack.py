@@ -93,6 +93,58 @@ def test_unknown_cloud_without_any_clouds_yaml_says_where_it_looked(probe, monke
     assert 'known clouds: none' in result['msg']
 
 
+# -- no cloud option: openstacksdk's choice (OS_CLOUD, else the OS_* variables) ----------------
+
+def failing_connect(error):
+    def connect(cloud=None, **kwargs):
+        raise error
+    return connect
+
+
+def test_without_the_cloud_option_openstacksdk_chooses(probe, cloud, monkeypatch):
+    """The playbooks pass no cloud unless asked: openstacksdk gets cloud=None and reads OS_CLOUD itself."""
+    monkeypatch.setenv('OS_CLOUD', 'lab')
+    result = probe(lambda module: module.exit_json(False, cloud_used=module.cloud_label(),
+                                                   project=module.conn.current_project_id), cloud=None)
+    assert cloud.connect_kwargs['cloud'] is None
+    assert result['project'] == 'project-0001'
+
+
+def test_a_cloud_named_by_os_cloud_that_is_not_defined_lists_the_known_ones(probe, monkeypatch):
+    fake_config = types.SimpleNamespace(config_filename='/home/op/clouds.yaml',
+                                        get_cloud_names=lambda: ['prod', 'staging'])
+    monkeypatch.setattr(novaops_openstack.sdk_config_loader, 'OpenStackConfig', lambda: fake_config)
+    monkeypatch.setattr(novaops_openstack.openstack, 'connect',
+                        failing_connect(sdk_exceptions.ConfigException('Cloud prd was not found.')))
+    monkeypatch.setenv('OS_CLOUD', 'prd')
+    result = probe(lambda module: module.conn, cloud=None)
+    assert result['msg'].startswith("cloud 'prd' (named by OS_CLOUD) is not defined in /home/op/clouds.yaml; "
+                                    "known clouds: prod, staging.")
+
+
+def test_no_cloud_named_at_all_says_how_to_name_one(probe, monkeypatch):
+    monkeypatch.delenv('OS_CLOUD', raising=False)
+    missing = ksa_exceptions.MissingRequiredOptions([types.SimpleNamespace(dest='auth_url')])
+    monkeypatch.setattr(novaops_openstack.openstack, 'connect', failing_connect(missing))
+    result = probe(lambda module: module.conn, cloud=None)
+    assert result['msg'] == (
+        'cannot build the OpenStack connection: no cloud was named (no cloud option, OS_CLOUD is not set) and the '
+        'OS_* variables do not describe one: Auth plugin requires parameters which were not given: auth_url. '
+        "Set OS_CLOUD to a cloud of clouds.yaml, source the cloud's openrc file, or pass the cloud option "
+        "(-e cloud=NAME to the collection's playbooks).")
+
+
+def test_missing_settings_of_a_named_cloud_name_it(probe, monkeypatch):
+    missing = ksa_exceptions.MissingRequiredOptions([types.SimpleNamespace(dest='auth_url')])
+    monkeypatch.setattr(novaops_openstack.openstack, 'connect', failing_connect(missing))
+    monkeypatch.setenv('OS_CLOUD', 'prod')
+    from_environment = probe(lambda module: module.conn, cloud=None)
+    assert from_environment['msg'].startswith(
+        "cannot build the OpenStack connection: cloud 'prod' (named by OS_CLOUD) is missing authentication settings")
+    given = probe(lambda module: module.conn, cloud='lab')
+    assert given['msg'].startswith("cannot build the OpenStack connection: cloud 'lab' is missing authentication")
+
+
 def test_connection_is_opened_lazily(probe, cloud):
     probe(lambda module: module.exit_json(False))
     assert cloud.connect_kwargs is None
