@@ -28,11 +28,27 @@ def drain_mode(server):
     return None
 
 
-def drain_plan(servers, host, target, concurrency, check_mode=False, disabled_changed=False, reason=''):
-    """What the drain will do: the movable servers (with their mode), the others, and a line saying so."""
+def planned_mode(server, verdicts):
+    """The mode migration_plan gave the server (live, cold; None for stop and skip), else drain_mode's."""
+    verdict = verdicts.get(server.get('id'))
+    if verdict is None:
+        # Not in the plan: it arrived on the host since, and is moved as its status says.
+        return drain_mode(server)
+    return verdict if verdict in ('live', 'cold') and drain_mode(server) else None
+
+
+def drain_plan(servers, host, target, concurrency, check_mode=False, disabled_changed=False, reason='',
+               migration_plan=None):
+    """What the drain will do: the movable servers (with their mode), the others, and a line saying so.
+
+    ``migration_plan`` is novaops.migration.migration_plan's result for the host: each server then moves as
+    its verdict says (a running server the plan sends cold, with fallback=cold, is cold-migrated).
+    """
     servers = list(servers or [])
-    movable = [dict(server, drain_mode=drain_mode(server)) for server in servers if drain_mode(server)]
-    unmovable = [server for server in servers if not drain_mode(server)]
+    verdicts = dict((entry.get('id'), entry.get('verdict')) for entry in (migration_plan or {}).get('servers') or [])
+    movable = [dict(server, drain_mode=planned_mode(server, verdicts)) for server in servers
+               if planned_mode(server, verdicts)]
+    unmovable = [server for server in servers if not planned_mode(server, verdicts)]
     live = len([server for server in movable if server['drain_mode'] == 'live'])
     line = ('%s (%sdisabled: %s): %d server(s); %d to live-migrate, %d to cold-migrate, %d that cannot move; to %s, '
             '%s at a time.' % (host, 'would be ' if check_mode and disabled_changed else '', reason, len(servers),
@@ -130,6 +146,27 @@ def drain_report(left, outcomes, unmovable_ids, host, elapsed, check_mode=False,
     return dict(lines=lines, stuck=stuck, failure=failure, record=record)
 
 
+def drain_plan_refusal(migration_plan, host):
+    """Why the plan says the drain cannot finish, as lines (None when it can): nothing is disabled then.
+
+    A plan-wide problem (no target left, a server group the targets cannot satisfy) or a server that could
+    move but finds no way (no room, its group, a device, the CPU, the fallback allowed) refuses the drain.
+    A server kept by its own state (ERROR, a task, a resize to confirm) does not: the others move and the
+    report lists it.
+    """
+    migration_plan = migration_plan or {}
+    blocked = [entry for entry in migration_plan.get('servers') or []
+               if entry.get('verdict') == 'skip' and entry.get('blocked_by') == 'move']
+    problems = list(migration_plan.get('problems') or [])
+    if not problems and not blocked:
+        return None
+    return (['Not draining %s, nothing was changed: the plan finds %d problem(s) and %d server(s) with nowhere to '
+             'go, so the host could not be emptied. Add room or a target, or allow a fallback (-e fallback=cold '
+             'moves a server that cannot go live cold; its guest restarts):' % (host, len(problems), len(blocked))]
+            + problems + ['%s (%s): %s' % (entry.get('name'), entry.get('id'), '; '.join(entry.get('reasons') or []))
+                          for entry in blocked])
+
+
 def drain_target_problem(services, target):
     """Why ``target`` cannot take the drained servers (not an enabled, up nova-compute), or None."""
     services = list(services or [])
@@ -151,4 +188,4 @@ class FilterModule(object):
     def filters(self):
         return dict(drain_plan=drain_plan, drain_jobs=drain_jobs, drain_outcomes=drain_outcomes,
                     drain_report=drain_report, drain_enabled_line=enabled_line,
-                    drain_target_problem=drain_target_problem)
+                    drain_target_problem=drain_target_problem, drain_plan_refusal=drain_plan_refusal)

@@ -490,7 +490,7 @@ def group_problems(book, movers, eligible_targets):
 def _entry(server, resources):
     return dict(id=server.get('id'), name=server.get('name'), status=server.get('status'),
                 task_state=server.get('task_state'), locked=bool(server.get('locked')), source_host=server.get('host'),
-                verdict=None, target=None, reasons=[], warnings=[], resources=resources)
+                verdict=None, target=None, blocked_by=None, reasons=[], warnings=[], resources=resources)
 
 
 class _Packer(object):
@@ -635,7 +635,8 @@ def build_plan(servers, hosts, groups, options):
         entries[server['id']] = entry
         refusal = state_refusal(server, hosts.get(server.get('host')))
         if refusal:
-            entry.update(verdict=SKIP)
+            # Its own state keeps it where it is (ERROR, a task, a resize to confirm): no target would change that.
+            entry.update(verdict=SKIP, blocked_by='state')
             entry['reasons'].append(refusal)
             continue
         if server.get('locked'):
@@ -662,7 +663,8 @@ def build_plan(servers, hosts, groups, options):
             if done:
                 break
         if entry['verdict'] is None:
-            entry['verdict'] = SKIP
+            # It could move but nothing lets it: room, server groups, devices, the CPU, the fallback allowed.
+            entry.update(verdict=SKIP, blocked_by='move')
             _hints(server, entry, ladder)
 
     ordered = [entries[server['id']] for server in servers]

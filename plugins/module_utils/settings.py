@@ -160,6 +160,7 @@ _DRAIN = (
     ('move_timeout', lambda name, value: positive_number(name, value, integer=True), DEFAULT_MIGRATION_TIMEOUT),
     ('on_timeout', lambda name, value: choice(name, value, ('abort', 'force_complete', 'fail')), 'abort'),
     ('progress_interval', positive_number, 5),
+    ('fallback', lambda name, value: choice(name, value, ('none', 'cold')), 'none'),
 )
 
 _EVACUATE = (
@@ -179,7 +180,42 @@ _EVACUATE = (
     ('progress_interval', positive_number, 5),
 )
 
-PLAYBOOK_SETTINGS = dict(migrate=_MIGRATE, drain=_DRAIN, evacuate=_EVACUATE)
+def host_list(name, value):
+    """A list of host names from a list or a comma-separated string, each once, in the order given."""
+    if value is None or value == '':
+        raise SettingsError('%s is required: the compute hosts, comma-separated (compute1,compute2)' % name)
+    items = value.split(',') if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if items is None:
+        raise SettingsError('%s must be a list of compute hosts or a comma-separated string, got %r' % (name, value))
+    hosts = [str(item).strip() for item in items]
+    if not all(hosts):
+        raise SettingsError("%s has an empty host name: '%s'" % (name, value))
+    repeated = sorted(set(host for host in hosts if hosts.count(host) > 1))
+    if repeated:
+        raise SettingsError('%s names %s more than once' % (name, ', '.join(repeated)))
+    return hosts
+
+
+def optional_path(name, value):
+    text = optional_text(name, value)
+    return absolute_path(name, text) if text else ''
+
+
+_MAINTENANCE = (
+    ('hosts', host_list, None),
+    ('maintenance_tasks', optional_text, ''),
+    ('state_file', optional_path, ''),
+    ('concurrency', lambda name, value: positive_number(name, value, integer=True), 2),
+    ('fallback', lambda name, value: choice(name, value, ('none', 'cold')), 'none'),
+    ('reason', optional_text, 'maintenance by novaops.migration'),
+    ('health_timeout', lambda name, value: positive_number(name, value, integer=True), 600),
+    ('libvirt_port', lambda name, value: positive_number(name, value, integer=True), 16509),
+    ('move_timeout', lambda name, value: positive_number(name, value, integer=True), DEFAULT_MIGRATION_TIMEOUT),
+    ('on_timeout', lambda name, value: choice(name, value, ('abort', 'force_complete', 'fail')), 'abort'),
+    ('progress_interval', positive_number, 5),
+)
+
+PLAYBOOK_SETTINGS = dict(migrate=_MIGRATE, drain=_DRAIN, evacuate=_EVACUATE, maintenance=_MAINTENANCE)
 # Settings stored under another name than the one given on the command line.
 _RENAMED = dict(rsync_extra_options='rsync_options')
 
@@ -211,7 +247,7 @@ def read_settings(playbook, given):
             # Asking for the manual method asks for a cold move.
             settings['mode'] = 'cold'
         settings['grace'] = MIGRATION_GRACE
-    if playbook in ('drain', 'evacuate'):
+    if playbook in ('drain', 'evacuate', 'maintenance'):
         settings['grace'] = MIGRATION_GRACE
     return settings
 

@@ -185,6 +185,12 @@ servers:
     target:
       description: The host it would move to; null for C(stop) and C(skip).
       type: str
+    blocked_by:
+      description:
+        - For a C(skip), what keeps the server where it is - V(state) (its own status or task, which no target would
+          change) or V(move) (it could move, but no target has room, a server group, a device, the CPU or the
+          fallback allowed forbids it). Null for the other verdicts.
+      type: str
     reasons:
       description: Why this verdict, one sentence each - what stops the other moves and what to do about it.
       type: list
@@ -205,6 +211,7 @@ servers:
       source_host: compute1
       verdict: cold
       target: compute2
+      blocked_by: null
       reasons:
         - "not live: port 5f0e... (vnic_type direct) binds a device of compute1 (SR-IOV/PCI): ... it is planned cold,
           where Nova claims the device on the target"

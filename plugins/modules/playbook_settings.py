@@ -21,7 +21,7 @@ options:
     description: Whose variables to read.
     type: str
     required: true
-    choices: [migrate, drain, evacuate]
+    choices: [migrate, drain, evacuate, maintenance]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -47,11 +47,15 @@ notes:
     (only C(--bwlimit=RATE), C(--compress), C(-z), C(--compress-level=N)), C(manual_stop_before) (a checkpoint of
     the manual move - stop, copy, db, records, source_cleanup, start, verify, remove_source).
   - The variables of V(drain) - C(host) (required), C(target), C(concurrency) (whole number > 0, default 2),
-    C(reason), C(enable), C(move_timeout), C(on_timeout), C(progress_interval).
+    C(reason), C(enable), C(move_timeout), C(on_timeout), C(progress_interval), C(fallback) (none or cold).
   - The variables of V(evacuate) - C(host) (required), C(target), C(concurrency) (whole number > 0, default 2),
     C(allow_rebuild), C(shared_storage), C(recover) (strict booleans), C(fence) (a task file), C(probe_from),
     C(down_timeout) (default 180), C(partition_threshold) (a fraction, default 0.34), C(reason),
     C(cleanup_timeout) (default 600), C(move_timeout), C(progress_interval).
+  - The variables of V(maintenance) - C(hosts) (required; a list, or comma-separated), C(maintenance_tasks) (a task
+    file), C(state_file) (an absolute path), C(fallback) (none or cold), C(concurrency), C(reason),
+    C(health_timeout) (default 600), C(libvirt_port) (default 16509), C(move_timeout), C(on_timeout),
+    C(progress_interval).
 seealso:
   - module: novaops.migration.follow_jobs
 author:

@@ -80,3 +80,33 @@ def test_enabled_line():
     assert drain.enabled_line('compute1', True) == 'nova-compute on compute1 is enabled: the scheduler places ' \
                                                    'servers there again.'
     assert '(it already was)' in drain.enabled_line('compute1', False)
+
+
+def planned(*entries):
+    return dict(servers=[dict(id=server_id, verdict=verdict, blocked_by=blocked_by, name=server_id,
+                              reasons=['why %s' % server_id]) for server_id, verdict, blocked_by in entries],
+                problems=[])
+
+
+def test_the_plan_decides_each_server_s_mode():
+    # s1 runs but the plan sends it cold (fallback=cold); s5 arrived after the plan: its status decides.
+    plan = drain.drain_plan([RUN, OFF, BROKEN, dict(RUN, id='s5', name='late')], 'compute1', '', 2,
+                            migration_plan=planned(('s1', 'cold', None), ('s2', 'cold', None),
+                                                   ('s3', 'skip', 'state')))
+    assert [(server['id'], server['drain_mode']) for server in plan['movable']] == [
+        ('s1', 'cold'), ('s2', 'cold'), ('s5', 'live')]
+    assert plan['unmovable_ids'] == ['s3']
+
+
+def test_a_server_the_plan_skips_is_not_moved_even_if_its_status_would_allow():
+    plan = drain.drain_plan([RUN], 'compute1', '', 2, migration_plan=planned(('s1', 'skip', 'move')))
+    assert plan['movable'] == [] and plan['unmovable_ids'] == ['s1']
+
+
+def test_a_plan_that_cannot_finish_refuses_the_drain():
+    assert drain.drain_plan_refusal(planned(('s1', 'live', None), ('s3', 'skip', 'state')), 'compute1') is None
+    refusal = drain.drain_plan_refusal(dict(planned(('s1', 'skip', 'move')), problems=['no host can take servers']),
+                                       'compute1')
+    assert refusal[0].startswith('Not draining compute1, nothing was changed: the plan finds 1 problem(s) and 1 '
+                                 'server(s) with nowhere to go')
+    assert refusal[1:] == ['no host can take servers', 's1 (s1): why s1']

@@ -104,6 +104,10 @@ def test_mode_ladder(status, mode, fallback, ladder):
 
 
 # -- the happy path and packing ------------------------------------------------------------------
+def test_only_a_skip_says_what_blocks_it():
+    assert only(plan([server('web1')]))['blocked_by'] is None
+
+
 def test_running_servers_go_live_to_the_first_target_that_fits_and_consume_it():
     result = plan([server('web1'), server('web2', status='PAUSED')])
     assert [(entry['verdict'], entry['target']) for entry in result['servers']] == [
@@ -136,6 +140,7 @@ def test_no_room_anywhere_skips_saying_what_each_target_lacks():
     entry = only(plan([server('web1')], hosts))
     assert entry['verdict'] == 'skip'
     assert entry['target'] is None
+    assert entry['blocked_by'] == 'move'
     assert entry['reasons'][0] == ('not live: no eligible target takes it (compute2 no room: MEMORY_MB 512 needed, '
                                    '256.0 free; compute3 no room: MEMORY_MB 512 needed, 96.0 free)')
     assert 'with fallback=cold it would be tried cold' in entry['reasons'][1]
@@ -203,6 +208,7 @@ def test_with_a_list_of_servers_each_server_avoids_only_its_own_host():
 def test_states_nova_cannot_move_are_skipped_whatever_the_fallback(fields, expected):
     entry = only(plan([server('web1', **fields)], fallback='stop', allow_stop=True))
     assert entry['verdict'] == 'skip'
+    assert entry['blocked_by'] == 'state'
     assert expected in entry['reasons'][0]
     assert len(entry['reasons']) == 1
 

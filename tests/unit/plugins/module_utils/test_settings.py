@@ -99,6 +99,8 @@ def test_rsync_options_outside_the_allow_list_are_refused(options):
 def test_drain_settings():
     settings = read_settings('drain', dict(host='compute1', concurrency='3'))
     assert settings['concurrency'] == 3 and settings['host'] == 'compute1' and settings['target'] == ''
+    assert settings['fallback'] == 'none'
+    assert read_settings('drain', dict(host='compute1', fallback='cold'))['fallback'] == 'cold'
     with pytest.raises(SettingsError) as error:
         read_settings('drain', dict(host='compute1', target='compute1', concurrency='0'))
     assert 'concurrency' in str(error.value) and 'target' in str(error.value)
@@ -116,6 +118,21 @@ def test_evacuate_settings():
     for words in ('target must differ', 'allow_rebuild must be true or false', 'partition_threshold must be a '
                   'fraction between 0 and 1'):
         assert words in str(error.value)
+
+
+def test_maintenance_settings():
+    settings = read_settings('maintenance', dict(hosts='compute1, compute2'))
+    assert settings['hosts'] == ['compute1', 'compute2']
+    assert settings['state_file'] == '' and settings['maintenance_tasks'] == '' and settings['fallback'] == 'none'
+    assert read_settings('maintenance', dict(hosts=['compute2']))['hosts'] == ['compute2']
+    with pytest.raises(SettingsError) as error:
+        read_settings('maintenance', dict(hosts='compute1,compute1,', state_file='state.json'))
+    assert 'empty host name' in str(error.value) and 'state_file must be an absolute path' in str(error.value)
+    with pytest.raises(SettingsError) as error:
+        read_settings('maintenance', dict(hosts='compute1,compute1'))
+    assert 'names compute1 more than once' in str(error.value)
+    with pytest.raises(SettingsError, match='hosts is required'):
+        read_settings('maintenance', {})
 
 
 def test_unknown_playbook():
