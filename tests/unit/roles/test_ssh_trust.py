@@ -30,7 +30,8 @@ def play(tmp_path: Path) -> list:
             "os_family": "Debian",
             "hostname": "{{ inventory_hostname }}",
             "fqdn": "{{ inventory_hostname }}.lab",
-            "all_ipv4_addresses": ["{{ compute_address }}", "127.0.0.1"],
+            # 192.168.122.1: libvirt's virbr0, the same on every compute.
+            "all_ipv4_addresses": ["{{ compute_address }}", "127.0.0.1", "192.168.122.1"],
             "all_ipv6_addresses": ["fe80::1"],
             "selinux": {"status": "disabled"},
         }}}],
@@ -83,10 +84,12 @@ def test_every_compute_trusts_every_other(run_playbook, tmp_path, host_keys):
             if peer == name:
                 assert f"{peer}," not in known_hosts
                 continue
-            assert f'from="{address}" {public_keys[peer]}' in authorized
+            # Only the peer's own address: virbr0's, which every compute has, would let any of them in.
+            assert f'restrict,from="{address}" {public_keys[peer]} root@{peer}' in authorized
             for host_key in host_keys[peer]:
                 assert f"{peer},{peer}.lab,{address} {host_key}\n" in known_hosts
             assert "127.0.0.1" not in known_hosts
+        assert "192.168.122.1" not in authorized
 
     second = run_playbook(play(tmp_path), inventory=inventory(COMPUTES), extra_vars=private_paths(tmp_path))
     assert second.rc == 0, second.output
@@ -108,3 +111,18 @@ def test_missing_nova_user_is_refused(run_playbook, tmp_path, host_keys):
     result = run_playbook(plays, inventory=inventory(COMPUTES), extra_vars=private_paths(tmp_path))
     assert result.rc != 0
     assert "User no-such-nova-user does not exist" in result.output
+
+
+def test_the_keys_of_a_compute_that_left_the_group_are_removed(run_playbook, tmp_path, host_keys):
+    assert run_playbook(play(tmp_path), inventory=inventory(COMPUTES), extra_vars=private_paths(tmp_path)).rc == 0
+    authorized = tmp_path / "compute-a/nova/.ssh/authorized_keys"
+    authorized.write_text(authorized.read_text() + "ssh-ed25519 AAAAC3NzaOPERATOR operator@laptop\n")
+    assert "root@compute-c" in authorized.read_text()
+
+    staying = {name: address for name, address in COMPUTES.items() if name != "compute-c"}
+    again = run_playbook(play(tmp_path), inventory=inventory(staying), extra_vars=private_paths(tmp_path))
+    assert again.rc == 0, again.output
+    text = authorized.read_text()
+    assert "root@compute-c" not in text
+    assert "root@compute-b" in text
+    assert "operator@laptop" in text, "entries the role did not write are left alone"
