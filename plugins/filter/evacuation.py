@@ -206,6 +206,9 @@ def evacuation_recovery(migrations, guests, rechecks, host):
     for recheck in rechecks or []:
         server = recheck.get('server') or {}
         label = '%s (%s)' % (server.get('name'), server.get('id')) if server else 'server %s' % recheck.get('item')
+        if recheck.get('failed') and "' not found in cloud" in (recheck.get('msg') or ''):
+            # Deleted since it was evacuated (the records of an older incident, too): nothing of it to run twice.
+            continue
         if recheck.get('failed') or not server:
             problems.append('%s could not be checked: %s' % (label, recheck.get('msg', 'no result')))
             continue

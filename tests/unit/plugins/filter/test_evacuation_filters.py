@@ -203,3 +203,10 @@ def test_what_a_host_that_came_back_must_not_hold(records, guests, rechecks, wor
     assert len(recovery['problems']) == 1
     assert words in recovery['problems'][0]
     assert '1 problem(s)' in recovery['lines'][0]
+
+
+def test_a_server_deleted_since_its_evacuation_is_no_problem():
+    deleted = dict(failed=True, msg="server 's9' not found in cloud 'lab' (all projects)", item='s9')
+    recovery = evacuation.evacuation_recovery([record('completed'), record('completed', 's9')], [guest()],
+                                              [recheck(), deleted], 'compute1')
+    assert recovery['problems'] == []
