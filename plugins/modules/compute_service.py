@@ -73,6 +73,10 @@ attributes:
 notes:
   - Uses compute API microversion 2.53 (the service's id) when the cloud offers it, else the older
     C(os-services/disable-log-reason) calls; openstacksdk chooses. O(forced_down) needs 2.53.
+  - With O(forced_down=false) and O(state=enabled) the service is unforced first and enabled once Nova counts it
+    up again (up to 60 seconds; a warning when it does not come up). Nova moves the C(COMPUTE_STATUS_DISABLED) trait
+    of the host's resource provider, which the scheduler filters on, only for a service that is up when it is
+    enabled.
 seealso:
   - module: novaops.migration.compute_service_info
   - module: novaops.migration.live_migrate
@@ -187,6 +191,8 @@ class ComputeServiceModule(NovaopsModule):
         forced_down=dict(type='bool'),
     )
     module_kwargs = dict(supports_check_mode=True)
+    # Seconds an unforced service may take to be counted up again (its next report) before it is enabled.
+    up_timeout = 60
 
     def run(self):
         host, binary, state = self.params['host'], self.params['binary'], self.params['state']
@@ -228,12 +234,20 @@ class ComputeServiceModule(NovaopsModule):
         self.exit_if_check_mode(True, diff=diff, service=after)
 
         # act
+        # Nova moves the COMPUTE_STATUS_DISABLED trait of the host's resource provider (which the scheduler
+        # filters on) only when the service is up at the moment it is enabled or disabled; enabled while still
+        # forced down, the host would get no server until its nova-compute restarts. So a service is unforced
+        # first, and enabled once Nova counts it up again.
+        if forced_changed and not forced_down:
+            self.conn.compute.update_service_forced_down(service, host=host, binary=binary, forced=False)
+            if status_changed and state == 'enabled':
+                self._wait_up(host, binary)
         if status_changed and state == 'disabled':
             self.conn.compute.disable_service(service, host=host, binary=binary, disabled_reason=reason)
         elif status_changed:
             self.conn.compute.enable_service(service, host=host, binary=binary)
-        if forced_changed:
-            self.conn.compute.update_service_forced_down(service, host=host, binary=binary, forced=forced_down)
+        if forced_changed and forced_down:
+            self.conn.compute.update_service_forced_down(service, host=host, binary=binary, forced=True)
 
         # verify: read it back rather than trust the answer (older microversions return no service)
         now = service_summary(self._find(host, binary))
@@ -246,6 +260,19 @@ class ComputeServiceModule(NovaopsModule):
                                % (binary, host, now['forced_down'], forced_down), service=now)
         self.exit_json(True, diff=self.diff(settings(before, with_forced_down), settings(now, with_forced_down)),
                        service=now)
+
+    def _wait_up(self, host, binary):
+        """Wait up to up_timeout for Nova to count the unforced service up; warn (and go on) when it does not."""
+        def warn_still_down(service):
+            self.warn('%s on %s is not reported up %s s after its forced-down state was unset (is it running?); it '
+                      'is enabled anyway, but Nova could not clear the COMPUTE_STATUS_DISABLED trait of its '
+                      'resource provider, so the scheduler skips the host until its %s restarts.'
+                      % (binary, host, self.up_timeout, binary))
+            return service
+
+        self.wait_for(lambda: self._find(host, binary), ['UP'], what='%s on %s' % (binary, host),
+                      state_of=lambda service: (service.state or '').upper(), timeout=self.up_timeout,
+                      interval=2, on_timeout=warn_still_down)
 
     def _find(self, host, binary):
         services = list(self.conn.compute.services(binary=binary))

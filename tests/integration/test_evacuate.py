@@ -78,6 +78,11 @@ def where(cloud, servers):
             for name, server in servers.items()}
 
 
+def provider_traits(cloud, name):
+    provider = list(cloud.placement.resource_providers(name=name))[0]
+    return cloud.placement.get(f"/resource_providers/{provider.id}/traits", microversion="1.6").json()["traits"]
+
+
 def put_compute1_back(cloud, lab_hosts):
     """compute1 powered on, its nova-compute running, not forced down, enabled."""
     lab("start-host", "compute1")
@@ -86,10 +91,14 @@ def put_compute1_back(cloud, lab_hosts):
     service = compute_service(cloud, "compute1")
     if service.is_forced_down:
         osc("--os-compute-api-version", "2.53", "compute", "service", "set", "--up", "compute1", "nova-compute")
-    if service.status != "enabled":
-        osc("compute", "service", "set", "--enable", "compute1", "nova-compute")
+    # Enabled only once Nova counts it up: else Nova leaves the provider's COMPUTE_STATUS_DISABLED trait and
+    # the scheduler skips compute1 until its nova-compute restarts.
     wait_until(lambda: compute_service(cloud, "compute1").state == "up", 180, interval=3,
                what="nova-compute on compute1 up")
+    if service.status != "enabled":
+        osc("compute", "service", "set", "--enable", "compute1", "nova-compute")
+    wait_until(lambda: "COMPUTE_STATUS_DISABLED" not in provider_traits(cloud, "compute1"), 120, interval=3,
+               what="compute1's provider without COMPUTE_STATUS_DISABLED")
 
 
 # -- fixtures -------------------------------------------------------------------------
@@ -256,6 +265,8 @@ def test_the_host_that_came_back_is_checked_then_put_back_in_service(cloud, lab_
     assert service.is_forced_down is False and service.status == "enabled"
     wait_until(lambda: compute_service(cloud, "compute1").state == "up", 120, interval=3,
                what="nova-compute on compute1 up")
+    # The scheduler may place servers there again: its provider lost the trait that filters disabled hosts.
+    assert "COMPUTE_STATUS_DISABLED" not in provider_traits(cloud, "compute1")
     # Nothing of the evacuated servers is left on compute1: no guest, no instance directory, no allocation.
     defined = lab_hosts["compute1"].run("virsh list --all --name", check=False).stdout.split()
     for name, server in servers.items():

@@ -219,6 +219,35 @@ def test_unforces_a_service(run_module, cloud, forceable):
     assert result['diff']['before']['forced_down'] is True and result['diff']['after']['forced_down'] is False
 
 
+def test_unforced_and_seen_up_before_it_is_enabled(run_module, cloud, forceable):
+    # Nova moves the host's COMPUTE_STATUS_DISABLED trait only when the service is up as it is enabled: enabled
+    # while still forced down, the scheduler would skip the host until its nova-compute restarts.
+    body_of_host(forceable, 'compute1').update(forced_down=True, state='down', status='disabled',
+                                               disabled_reason='host failed')
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='enabled', forced_down=False))
+    assert result['changed'] is True
+    assert forced_changes(cloud) == ['compute.update_service_forced_down', 'compute.enable_service']
+    assert result['service']['status'] == 'enabled' and result['service']['forced_down'] is False
+
+
+def test_a_service_that_stays_down_once_unforced_is_enabled_with_a_warning(run_module, cloud, forceable,
+                                                                           monkeypatch):
+    body_of_host(forceable, 'compute1').update(forced_down=True, state='down', status='disabled',
+                                               disabled_reason='host failed')
+    unforce = cloud.compute.update_service_forced_down
+
+    def unforce_but_no_heartbeat(service, **kwargs):
+        unforce(service, **kwargs)
+        body_of_host(forceable, 'compute1')['state'] = 'down'
+
+    cloud.compute.update_service_forced_down = unforce_but_no_heartbeat
+    monkeypatch.setattr(ComputeServiceModule, 'up_timeout', 0)
+    result = run_module(ComputeServiceModule, dict(host='compute1', state='enabled', forced_down=False))
+    assert result['changed'] is True
+    assert forced_changes(cloud) == ['compute.update_service_forced_down', 'compute.enable_service']
+    assert any('COMPUTE_STATUS_DISABLED' in warning for warning in result['warnings'])
+
+
 def test_check_mode_predicts_forced_down_without_changing(run_module, cloud, forceable):
     result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True), check_mode=True, diff=True)
     assert result['changed'] is True
