@@ -135,7 +135,13 @@ def disk_plan_of(image_id, ephemeral_gb, shared_storage):
     return dict(volume_backed=volume_backed, rebuild=rebuild, data_kept=not losses, losses=losses)
 
 
-def evacuation_state(snapshot):
+# Nova may record the evacuation 'done' a moment before the server's host reads the target (seen on the lab
+# with a SHUTOFF server): that state is waited out, up to HOST_UPDATE_GRACE seconds.
+HOST_NOT_YET_UPDATED = 'EVACUATION DONE (HOST NOT YET UPDATED)'
+HOST_UPDATE_GRACE = 60
+
+
+def evacuation_state(snapshot, source_host=None):
     """The state wait_for compares while following an evacuation (a MigrationWatch snapshot)."""
     server = snapshot.server
     if server is None:
@@ -143,6 +149,8 @@ def evacuation_state(snapshot):
     status = snapshot.migration_status
     settled = not server.task_state and server.status not in TRANSITIONAL_STATUSES
     if status in EVACUATED_STATUSES and settled:
+        if source_host is not None and server.compute_host == source_host:
+            return HOST_NOT_YET_UPDATED
         return 'DONE'
     if status in FAILED_STATUSES and settled:
         return 'FAILED'

@@ -210,8 +210,9 @@ actions:
 
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT, sdk_exceptions
 from ansible_collections.novaops.migration.plugins.module_utils.evacuation import (
-    EVACUATE_HOST_MICROVERSION, EVACUATED_STATUSES, disk_plan, evacuation_microversion, evacuation_state,
-    evacuations_from, expected_status, pinned_microversion, service_is_down, status_refusal,
+    EVACUATE_HOST_MICROVERSION, EVACUATED_STATUSES, HOST_NOT_YET_UPDATED, HOST_UPDATE_GRACE, disk_plan,
+    evacuation_microversion, evacuation_state, evacuations_from, expected_status, pinned_microversion,
+    service_is_down, status_refusal,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
     EVACUATION, FINAL_STATUSES, MigrationModule, MigrationWatch, migration_summary, move_followup_argument_spec,
@@ -300,7 +301,7 @@ class EvacuateModule(MigrationModule):
 
         # wait
         snapshot = self.wait_for(self.watch.poll, ['DONE'], ['FAILED', 'GONE'], what=self._what(server),
-                                 state_of=evacuation_state,
+                                 state_of=self._evacuation_state,
                                  describe_failure=lambda current: self.explain_failed_move(current.server,
                                                                                            current.migration))
         moved = snapshot.server
@@ -371,6 +372,16 @@ class EvacuateModule(MigrationModule):
                                                           for service in self.compute_services()))
 
     # -- wait / start ------------------------------------------------------------
+    def _evacuation_state(self, snapshot):
+        """evacuation_state, with the server's host waited for a while after Nova recorded the evacuation done."""
+        state = evacuation_state(snapshot, self.source)
+        if state != HOST_NOT_YET_UPDATED:
+            return state
+        now = self._clock()
+        self._host_pending_since = getattr(self, '_host_pending_since', None) or now
+        # Past the grace the verification says where the server is.
+        return 'DONE' if now - self._host_pending_since >= HOST_UPDATE_GRACE else state
+
     def _what(self, server):
         target = self.params['target_host'] or 'a host the scheduler chooses'
         return "evacuation of %s from %s to %s" % (self.name, self.source, target)

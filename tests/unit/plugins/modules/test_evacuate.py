@@ -458,3 +458,27 @@ def test_a_second_run_before_the_host_came_back_still_sees_the_old_allocation(ru
     assert again['changed'] is False
     assert again['placement']['source_provider'] == 'compute1'
     assert again['placement']['source_allocated'] is True
+
+
+def test_done_before_the_host_is_updated_is_waited_out(run_module, evac_lab, fakes):
+    # Seen on the lab with a SHUTOFF server: the record says done while the server still reads the failed host.
+    evac_lab.server_on(status='SHUTOFF')
+    evac_lab.next_evacuation_script = lambda target, body, final: [
+        fakes.step('pre-migrating', task_state='rebuilding'),
+        fakes.step('done', status='SHUTOFF', task_state=None, power_state=4),
+        fakes.step(None, host=target, node=target)]
+    result = evacuate(run_module)
+    assert result['changed'] is True, result.get('msg')
+    assert result['host'] == 'compute2' and result['status'] == 'SHUTOFF'
+
+
+def test_a_server_left_on_the_failed_host_fails_verification_after_the_grace(run_module, evac_lab, fakes,
+                                                                             monkeypatch):
+    from ansible_collections.novaops.migration.plugins.modules import evacuate as evacuate_module
+    monkeypatch.setattr(evacuate_module, 'HOST_UPDATE_GRACE', 0)
+    evac_lab.server_on()
+    evac_lab.next_evacuation_script = lambda target, body, final: [
+        fakes.step('done', status='ACTIVE', task_state=None, power_state=1)]
+    result = evacuate(run_module)
+    assert result['failed'] is True
+    assert 'could not be verified: the server is still on compute1' in result['msg']
