@@ -50,6 +50,13 @@ options:
         rebuilt from its image on the target, losing what its disks held.
     type: bool
     default: false
+  predict_forced_down:
+    description:
+      - Check mode only - predict as if the source's nova-compute were already forced down, as the evacuate playbook
+        forces it right before it evacuates (a fenced host Nova still counts up). Ignored in a real run, where a
+        live source is always refused.
+    type: bool
+    default: false
   shared_storage:
     description:
       - Whether the instances directory (C([DEFAULT] instances_path)) of the source and the target is on shared
@@ -230,6 +237,7 @@ class EvacuateModule(MigrationModule):
         target_host=dict(type='str'),
         allow_rebuild=dict(type='bool', default=False),
         shared_storage=dict(type='bool', default=False),
+        predict_forced_down=dict(type='bool', default=False),
         **move_followup_argument_spec()
     )
     module_kwargs = dict(supports_check_mode=True)
@@ -263,7 +271,8 @@ class EvacuateModule(MigrationModule):
             refusal = status_refusal(server, self.source)
             if refusal:
                 self.fail_json(msg=refusal)
-            if not service_is_down(source_service):
+            predicted_down = self.check_mode and self.params['predict_forced_down']
+            if not service_is_down(source_service) and not predicted_down:
                 self.fail_json(msg='nova-compute on %s is up: Nova refuses to evacuate from a live host; fence it '
                                    'and force it down first (novaops.migration.compute_service forced_down=true).'
                                    % self.source)

@@ -482,3 +482,15 @@ def test_a_server_left_on_the_failed_host_fails_verification_after_the_grace(run
     result = evacuate(run_module)
     assert result['failed'] is True
     assert 'could not be verified: the server is still on compute1' in result['msg']
+
+
+def test_check_mode_can_predict_for_a_fenced_source_nova_still_counts_up(run_module, evac_lab):
+    service_body(evac_lab, 'compute1')['state'] = 'up'
+    evac_lab.server_on()
+    refused = evacuate(run_module, check_mode=True)
+    assert refused['failed'] is True and 'Nova refuses to evacuate from a live host' in refused['msg']
+    predicted = evacuate(run_module, check_mode=True, predict_forced_down=True)
+    assert predicted['changed'] is True and predicted['actions'] == ['evacuate']
+    # A real run never evacuates from a live source, whatever the option says.
+    real = evacuate(run_module, predict_forced_down=True)
+    assert real['failed'] is True and moves(evac_lab) == []
