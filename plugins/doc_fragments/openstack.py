@@ -44,6 +44,23 @@ options:
       - CA bundle used to verify the APIs' TLS certificates.
     type: path
     aliases: [cacert]
+  client_cert:
+    description:
+      - Client certificate (PEM) presented to APIs that ask for one (mutual TLS). Unset keeps the cloud's own
+        setting (C(cert) in C(clouds.yaml)).
+      - When the certificate file does not hold the private key, O(client_key) names the key file.
+    type: path
+    aliases: [cert]
+  client_key:
+    description:
+      - Private key of the client certificate, as a file path. Unset keeps the cloud's own setting (C(key) in
+        C(clouds.yaml)).
+      - Only used together with a client certificate (O(client_cert) or the cloud's C(cert)); openstacksdk ignores
+        a key alone.
+      - The path is shown like any other option; the module never reads the file, so the key itself appears in no
+        result or log. Keep the file readable only by the user running the module.
+    type: path
+    aliases: [key]
   interface:
     description:
       - Which catalog endpoints to use. Unset keeps the cloud's own setting (C(public) by default).
@@ -54,9 +71,25 @@ options:
     description:
       - Seconds one API request may take before it is abandoned.
     type: int
+  sdk_log_path:
+    description:
+      - File to which openstacksdk and keystoneauth write their log while the module runs, appended to (created
+        when missing) on the host running the module. Unset, nothing is logged.
+      - Same option as in openstack.cloud's modules, so one C(module_defaults) entry can serve both collections.
+    type: path
+  sdk_log_level:
+    description:
+      - How much O(sdk_log_path) receives. V(INFO) is openstacksdk's own messages; V(DEBUG) adds every HTTP
+        request and response with its body.
+      - At V(DEBUG) the file holds what the APIs sent and returned, for example the user data of a new server
+        and console URLs with their access tokens; keystoneauth leaves the authentication request out and logs
+        tokens in headers as hashes. Keep the file private and remove it when done.
+    type: str
+    default: INFO
+    choices: [INFO, DEBUG]
 requirements:
   - python >= 3.10
-  - openstacksdk >= 4.0.0
+  - openstacksdk >= 4.21.0
 notes:
   - Modules run where the task runs, usually C(localhost); openstacksdk must be installed there.
   - Errors from the cloud are reported with what to check, for example an unknown cloud name lists the

@@ -34,7 +34,9 @@ except ImportError:
     # Modules may name these in except clauses; __call__ fails before any runs.
     sdk_exceptions = ksa_exceptions = None
 
-MIN_OPENSTACKSDK_VERSION = '4.0.0'
+# resource_provider_allocations (migration_plan) is in openstacksdk from 4.21; fetch_resource_provider_usages
+# (preflight, manual_move) from 4.18.
+MIN_OPENSTACKSDK_VERSION = '4.21.0'
 
 # Default for modules that wait on ordinary resources (boot, upload, delete).
 DEFAULT_TIMEOUT = 600
@@ -58,8 +60,14 @@ def openstack_argument_spec():
         region_name=dict(type='str'),
         validate_certs=dict(type='bool', aliases=['verify']),
         ca_cert=dict(type='path', aliases=['cacert']),
+        client_cert=dict(type='path', aliases=['cert']),
+        # The path of the key file, not the key: masking it would hide the path in every message that names it.
+        # The module never reads the file; the TLS library does.
+        client_key=dict(type='path', aliases=['key'], no_log=False),
         interface=dict(type='str', choices=['admin', 'internal', 'public'], aliases=['endpoint_type']),
         api_timeout=dict(type='int'),
+        sdk_log_path=dict(type='path'),
+        sdk_log_level=dict(type='str', default='INFO', choices=['INFO', 'DEBUG']),
     )
 
 
@@ -119,6 +127,8 @@ _CONNECTION_OPTIONS = (
     ('region_name', 'region_name'),
     ('validate_certs', 'verify'),
     ('ca_cert', 'cacert'),
+    ('client_cert', 'cert'),
+    ('client_key', 'key'),
     ('interface', 'interface'),
     ('api_timeout', 'api_timeout'),
 )
@@ -204,7 +214,22 @@ class NovaopsModule(object):
             self._conn = self._connect()
         return self._conn
 
+    def _enable_sdk_logging(self):
+        """Send openstacksdk's and keystoneauth's log to sdk_log_path, as openstack.cloud's modules do."""
+        path = self.params.get('sdk_log_path')
+        if path is None:
+            return
+        debug = self.params.get('sdk_log_level') == 'DEBUG'
+        try:
+            # With a path and no stream, openstacksdk logs to the file only: nothing reaches the module's output.
+            openstack.enable_logging(debug=debug, http_debug=debug, path=path)
+        except (IOError, OSError) as error:
+            self.fail_json(msg='cannot write the openstacksdk log to %s: %s. Point sdk_log_path at a file in a '
+                               'directory that exists and that the user running the module may write to.'
+                               % (path, to_text(error)))
+
     def _connect(self):
+        self._enable_sdk_logging()
         cloud = self.params['cloud']
         overrides = dict(
             (sdk_name, self.params[option])

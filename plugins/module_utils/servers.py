@@ -110,7 +110,21 @@ def server_summary(server, instances_path=DEFAULT_INSTANCES_PATH):
         fault=fault_message(server),
     )
     summary.update(server_placement(server, instances_path))
+    # The same placement under the names openstack.cloud's server modules return (openstacksdk's attribute names),
+    # so a play that reads either collection's result finds them.
+    summary.update(compute_host=summary['host'], hypervisor_hostname=summary['node'])
     return summary
+
+
+def summary_on_host(summary, host, node=None, **fields):
+    """A copy of a server summary placed on ``host`` (under both names) with ``fields`` changed: a prediction.
+
+    Check mode predicts where a move leaves the server; changing ``host`` alone would leave ``compute_host``
+    naming the source.
+    """
+    predicted = dict(summary, **fields)
+    predicted.update(host=host, node=node, compute_host=host, hypervisor_hostname=node)
+    return predicted
 
 
 def service_summary(service):

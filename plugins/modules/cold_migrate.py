@@ -187,7 +187,7 @@ from ansible_collections.novaops.migration.plugins.module_utils.migrations impor
     MigrationWatch, move_followup_argument_spec,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
-    TRANSITIONAL_STATUSES, fault_message, server_summary,
+    TRANSITIONAL_STATUSES, fault_message, server_summary, summary_on_host,
 )
 
 # Statuses Nova cold-migrates from; the same status comes back after the confirmation.
@@ -234,8 +234,8 @@ class ColdMigrateModule(MigrationModule):
             self.require_microversion(self.conn.compute, COLD_MIGRATION_HOST_MICROVERSION,
                                       'cold migration to a chosen host (target_host)')
         self.actions = ['migrate'] + (['confirm'] if self.params['confirm'] and self.params['wait'] else [])
-        predicted = dict(self.before, host=target, node=None,
-                         status=server.status if 'confirm' in self.actions else 'VERIFY_RESIZE')
+        predicted = summary_on_host(self.before, target,
+                                    status=server.status if 'confirm' in self.actions else 'VERIFY_RESIZE')
         predicted_result = self._result(server)
         predicted_result.update(server=predicted, target_host=target)
         self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target, status=predicted['status'])),

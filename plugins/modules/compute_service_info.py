@@ -34,6 +34,8 @@ attributes:
     platforms: posix
 seealso:
   - module: novaops.migration.server_info
+  - module: openstack.cloud.compute_service_info
+    description: The openstack.cloud module that lists compute services; it takes the same connection options.
 author:
   - novaops maintainers (@novaops)
 '''

@@ -224,7 +224,7 @@ from ansible_collections.novaops.migration.plugins.module_utils.evacuation impor
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
     EVACUATION, FINAL_STATUSES, MigrationModule, MigrationWatch, migration_summary, move_followup_argument_spec,
 )
-from ansible_collections.novaops.migration.plugins.module_utils.servers import server_summary
+from ansible_collections.novaops.migration.plugins.module_utils.servers import server_summary, summary_on_host
 
 # Nova's vm_state of a server during its evacuation, as the status it had.
 VM_STATE_STATUSES = dict(active='ACTIVE', stopped='SHUTOFF', error='ERROR')
@@ -289,7 +289,7 @@ class EvacuateModule(MigrationModule):
         self.actions = ['follow'] if running is not None else ['evacuate']
         if not keeps_state and self.expected == 'ACTIVE':
             self.actions.append('start')
-        predicted = dict(self.before, host=target, node=None, status=self.expected, task_state=None)
+        predicted = summary_on_host(self.before, target, status=self.expected, task_state=None)
         self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target, status=self.expected)),
                                 **self._result(predicted, host=target, status=self.expected))
 

@@ -80,6 +80,8 @@ attributes:
     platforms: posix
 seealso:
   - module: novaops.migration.server
+  - module: openstack.cloud.compute_flavor
+    description: The openstack.cloud module for flavors; it takes the same connection options.
 author:
   - novaops maintainers (@novaops)
 '''

@@ -74,6 +74,8 @@ attributes:
     platforms: posix
 seealso:
   - module: novaops.migration.server
+  - module: openstack.cloud.image
+    description: The openstack.cloud module for images; it takes the same connection options.
   - name: Glance image formats
     description: Disk and container formats Glance accepts.
     link: https://docs.openstack.org/glance/latest/user/formats.html

@@ -196,7 +196,7 @@ from ansible_collections.novaops.migration.plugins.module_utils.migrations impor
     move_followup_argument_spec,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
-    TRANSITIONAL_STATUSES, fault_message, server_summary,
+    TRANSITIONAL_STATUSES, fault_message, server_summary, summary_on_host,
 )
 
 # Statuses Nova live-migrates from.
@@ -247,7 +247,7 @@ class LiveMigrateModule(MigrationModule):
             self.require_compute_host(target)
         self._require_microversions(target)
         actions = ['follow'] if running is not None else ['live_migrate']
-        predicted = dict(self.before, host=target, node=None, status='ACTIVE', task_state=None)
+        predicted = summary_on_host(self.before, target, status='ACTIVE', task_state=None)
         self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target)), server=predicted,
                                 source_host=self.source, target_host=target, migration_id=None, migration=None,
                                 duration=0.0, progress=[], actions=actions)

@@ -63,6 +63,8 @@ attributes:
     platforms: posix
 seealso:
   - module: novaops.migration.subnet
+  - module: openstack.cloud.network
+    description: The openstack.cloud module for networks; it takes the same connection options.
 author:
   - novaops maintainers (@novaops)
 '''

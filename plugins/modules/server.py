@@ -96,6 +96,10 @@ seealso:
   - module: novaops.migration.image
   - module: novaops.migration.flavor
   - module: novaops.migration.network
+  - module: openstack.cloud.server
+    description: The openstack.cloud module that creates and deletes servers; it takes the same connection options.
+  - module: openstack.cloud.server_action
+    description: Starts, stops and runs the other actions on an existing server in openstack.cloud.
 author:
   - novaops maintainers (@novaops)
 '''
@@ -155,6 +159,8 @@ server:
     fault: null
     host: compute1
     node: compute1.lab
+    compute_host: compute1
+    hypervisor_hostname: compute1.lab
     instance_name: instance-00000001
     instance_dir: /var/lib/nova/instances/2b4c1a0e-8f7d-4e6c-9b5a-3d2c1b0a9f8e
 actions:

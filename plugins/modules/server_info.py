@@ -52,6 +52,9 @@ attributes:
 seealso:
   - module: novaops.migration.server
   - module: novaops.migration.compute_service_info
+  - module: openstack.cloud.server_info
+    description: The openstack.cloud module that lists servers; RV(servers[].compute_host) and
+      RV(servers[].hypervisor_hostname) are returned under its names too.
 author:
   - novaops maintainers (@novaops)
 '''
@@ -111,6 +114,14 @@ servers:
       sample: compute1
     node:
       description: Hypervisor node the server is on (admin only).
+      type: str
+      sample: compute1.lab
+    compute_host:
+      description: The same as RV(servers[].host), under the name M(openstack.cloud.server_info) uses.
+      type: str
+      sample: compute1
+    hypervisor_hostname:
+      description: The same as RV(servers[].node), under the name M(openstack.cloud.server_info) uses.
       type: str
       sample: compute1.lab
     instance_name:

@@ -88,6 +88,8 @@ attributes:
     platforms: posix
 seealso:
   - module: novaops.migration.network
+  - module: openstack.cloud.subnet
+    description: The openstack.cloud module for subnets; it takes the same connection options.
 author:
   - novaops maintainers (@novaops)
 '''

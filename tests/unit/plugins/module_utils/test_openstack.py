@@ -2,6 +2,7 @@
 # Copyright: (c) 2026, novaops.migration contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import logging
 import types
 
 import pytest
@@ -160,7 +161,7 @@ def test_missing_openstacksdk_is_reported(probe, monkeypatch):
 def test_too_old_openstacksdk_is_reported(probe, monkeypatch):
     monkeypatch.setattr(novaops_openstack, 'installed_openstacksdk_version', lambda: '3.3.0')
     result = probe(lambda module: module.exit_json(True))
-    assert result['msg'] == 'openstacksdk 3.3.0 is installed; this module needs openstacksdk >= 4.0.0'
+    assert result['msg'] == 'openstacksdk 3.3.0 is installed; this module needs openstacksdk >= 4.21.0'
 
 
 # -- errors -------------------------------------------------------------------
@@ -382,3 +383,95 @@ def test_a_cloud_name_is_not_masked(run_module_output):
     output = run_module_output(ProbeModule, dict(cloud='lab'))
     assert output.result['invocation']['module_args']['cloud'] == 'lab'
     assert output.result['cloud_used'] == "'lab'"
+
+
+# -- openstack.cloud's other connection options: client certificate, openstacksdk's log --------------------------
+
+def connected(module):
+    module.exit_json(False, ok=bool(module.conn))
+
+
+def test_client_certificate_and_key_reach_openstacksdk_under_its_names(probe, cloud):
+    probe(connected, client_cert='/etc/pki/novaops/client.pem', client_key='/etc/pki/novaops/client.key')
+    assert cloud.connect_kwargs['cert'] == '/etc/pki/novaops/client.pem'
+    assert cloud.connect_kwargs['key'] == '/etc/pki/novaops/client.key'
+
+
+def test_client_certificate_options_take_openstack_cloud_aliases(probe, cloud):
+    probe(connected, cert='/etc/pki/novaops/client.pem', key='/etc/pki/novaops/client.key')
+    assert (cloud.connect_kwargs['cert'], cloud.connect_kwargs['key']) == ('/etc/pki/novaops/client.pem',
+                                                                           '/etc/pki/novaops/client.key')
+
+
+def test_client_certificate_options_override_a_cloud_given_as_dict(probe, cloud):
+    definition = dict(auth=dict(auth_url='http://k:5000/v3', username='admin'), cert='/old/client.pem')
+    probe(connected, cloud=definition, client_cert='/etc/pki/novaops/client.pem')
+    assert cloud.connect_kwargs['cert'] == '/etc/pki/novaops/client.pem'
+    assert 'key' not in cloud.connect_kwargs
+
+
+def test_client_key_is_a_path_shown_as_such_and_never_read(run_module_output, tmp_path):
+    key_file = tmp_path / 'client.key'
+    key_file.write_text('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n')
+    ProbeModule.action = staticmethod(connected)
+    output = run_module_output(ProbeModule, dict(client_key=str(key_file), client_cert=str(tmp_path / 'client.pem')))
+    assert output.result['invocation']['module_args']['client_key'] == str(key_file), 'a path, not masked'
+    assert 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC' not in output.stdout + output.logged
+
+
+def test_sdk_log_is_off_unless_a_path_is_given(probe, monkeypatch):
+    calls = []
+    monkeypatch.setattr(novaops_openstack.openstack, 'enable_logging', lambda **kwargs: calls.append(kwargs))
+    probe(connected)
+    assert calls == []
+
+
+@pytest.mark.parametrize('level, debug', [('INFO', False), ('DEBUG', True)])
+def test_sdk_log_path_and_level_enable_openstacksdk_logging(probe, monkeypatch, tmp_path, level, debug):
+    calls = []
+    monkeypatch.setattr(novaops_openstack.openstack, 'enable_logging', lambda **kwargs: calls.append(kwargs))
+    path = str(tmp_path / 'sdk.log')
+    probe(connected, sdk_log_path=path, sdk_log_level=level)
+    assert calls == [dict(debug=debug, http_debug=debug, path=path)]
+
+
+def test_sdk_log_level_defaults_to_info(probe, monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(novaops_openstack.openstack, 'enable_logging', lambda **kwargs: calls.append(kwargs))
+    probe(connected, sdk_log_path=str(tmp_path / 'sdk.log'))
+    assert calls[0]['debug'] is False
+
+
+@pytest.fixture
+def restore_sdk_loggers():
+    """openstack.enable_logging attaches handlers to process-wide loggers; put them back as they were."""
+    loggers = [logging.getLogger(name) for name in ('openstack', 'keystoneauth', 'urllib3', 'stevedore')]
+    saved = [(logger, list(logger.handlers), logger.level) for logger in loggers]
+    yield
+    for logger, handlers, level in saved:
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+
+
+def test_sdk_log_is_written_to_the_file_and_not_to_the_output(run_module_output, tmp_path, restore_sdk_loggers):
+    path = tmp_path / 'sdk.log'
+
+    def action(module):
+        module.conn  # pylint: disable=pointless-statement
+        logging.getLogger('openstack.unit_test').debug('GET http://controller:8774/v2.1/servers')
+        module.exit_json(False)
+    ProbeModule.action = staticmethod(action)
+    output = run_module_output(ProbeModule, dict(sdk_log_path=str(path), sdk_log_level='DEBUG'))
+    assert 'GET http://controller:8774/v2.1/servers' in path.read_text()
+    assert 'GET http://controller' not in output.stdout
+
+
+def test_an_unwritable_sdk_log_path_fails_with_what_to_do(probe, tmp_path, restore_sdk_loggers):
+    path = tmp_path / 'no-such-directory' / 'sdk.log'
+    result = probe(connected, sdk_log_path=str(path))
+    assert result['failed']
+    assert result['msg'].startswith('cannot write the openstacksdk log to %s: ' % path)
+    assert 'Point sdk_log_path at a file in a directory that exists' in result['msg']

@@ -6,7 +6,8 @@ import pytest
 from openstack.compute.v2.server import Server
 
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
-    fault_message, power_state_name, server_flavor, server_image_id, server_placement,
+    fault_message, power_state_name, server_flavor, server_image_id, server_placement, server_summary,
+    summary_on_host,
 )
 
 
@@ -28,6 +29,30 @@ def test_placement_reads_the_admin_attributes():
 def test_placement_without_admin_attributes_is_null():
     assert server_placement(Server(id='abc')) == dict(host=None, node=None, instance_name=None,
                                                       instance_dir='/var/lib/nova/instances/abc')
+
+
+def test_summary_also_names_the_placement_as_openstack_cloud_does():
+    server = Server(**{'id': 'abc', 'name': 'web', 'OS-EXT-SRV-ATTR:host': 'compute1',
+                       'OS-EXT-SRV-ATTR:hypervisor_hostname': 'compute1.lab'})
+    summary = server_summary(server)
+    assert (summary['host'], summary['node']) == ('compute1', 'compute1.lab')
+    assert (summary['compute_host'], summary['hypervisor_hostname']) == ('compute1', 'compute1.lab')
+
+
+def test_summary_without_admin_attributes_has_null_openstack_cloud_names():
+    summary = server_summary(Server(id='abc', name='web'))
+    assert summary['compute_host'] is None and summary['hypervisor_hostname'] is None
+
+
+def test_a_predicted_summary_moves_both_names_of_the_placement():
+    before = server_summary(Server(**{'id': 'abc', 'name': 'web', 'status': 'ACTIVE',
+                                      'OS-EXT-SRV-ATTR:host': 'compute1',
+                                      'OS-EXT-SRV-ATTR:hypervisor_hostname': 'compute1'}))
+    predicted = summary_on_host(before, 'compute2', status='VERIFY_RESIZE')
+    assert (predicted['host'], predicted['compute_host']) == ('compute2', 'compute2')
+    assert predicted['node'] is None and predicted['hypervisor_hostname'] is None, 'the target node is not known yet'
+    assert predicted['status'] == 'VERIFY_RESIZE' and predicted['name'] == 'web'
+    assert before['compute_host'] == 'compute1', 'the summary it starts from is left alone'
 
 
 def test_fault_message():

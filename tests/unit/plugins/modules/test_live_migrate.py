@@ -65,6 +65,7 @@ def test_check_mode_predicts_without_moving(run_module, lab, server):
     assert result['changed'] is True
     assert result['actions'] == ['live_migrate']
     assert result['server']['host'] == 'compute2'
+    assert result['server']['compute_host'] == 'compute2', "openstack.cloud's name for it predicts the same"
     assert result['diff'] == dict(before=dict(host='compute1'), after=dict(host='compute2'))
     assert lab.moves() == []
     assert host_of(lab, server) == 'compute1'

@@ -40,6 +40,8 @@ def test_one_server_by_name_with_placement_and_ports(run_module, cloud, servers)
     assert web['task_state'] is None
     assert web['host'] == 'compute1'
     assert web['node'] == 'compute1.lab'
+    # openstack.cloud.server_info's names for the same two fields.
+    assert (web['compute_host'], web['hypervisor_hostname']) == ('compute1', 'compute1.lab')
     assert web['instance_name'] == 'instance-web'
     assert web['instance_dir'] == '/var/lib/nova/instances/%s' % servers['web'].id
     assert web['flavor'] == dict(name='myflavor', ram=512, vcpus=1, disk=5, ephemeral=0, swap=0)
