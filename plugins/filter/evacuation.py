@@ -126,8 +126,8 @@ def evacuation_outcomes(results, launches, host, target, check_mode=False):
         evacuated = not result.get('failed') and 'msg' not in result and result.get('server') is not None
         head = '%s (%s): evacuation %s -> ' % (server.get('name'), server.get('id'), host)
         if check_mode:
-            line = head + '%s, would come back %s (check mode)' % (target or 'a host the scheduler chooses',
-                                                                  server.get('expected_status'))
+            line = head + '%s, would come back %s (check mode)' % (
+                target or 'a host the scheduler chooses', server.get('expected_status'))
         else:
             landed = result.get('server') or {}
             line = head + '%s in %s s, now %s%s' % (landed.get('host', '?'), result.get('duration', '?'),

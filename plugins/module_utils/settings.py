@@ -180,6 +180,7 @@ _EVACUATE = (
     ('progress_interval', positive_number, 5),
 )
 
+
 def host_list(name, value):
     """A list of host names from a list or a comma-separated string, each once, in the order given."""
     if value is None or value == '':

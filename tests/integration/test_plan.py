@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, wait_until
+from conftest import REPO
 
 TARGET = pathlib.Path(__file__).parent / "targets" / "plan.yml"
 ANSIBLE_PLAYBOOK = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
@@ -55,8 +55,8 @@ def servers(cloud):
             image = cloud.create_image("mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"),
                                        disk_format="qcow2", container_format="bare", wait=True,
                                        os_shutdown_timeout="5")
-        flavor = cloud.compute.find_flavor("mig-tiny") or cloud.compute.create_flavor(name="mig-tiny", ram=128,
-                                                                                        vcpus=1, disk=1)
+        flavor = cloud.compute.find_flavor("mig-tiny") or cloud.compute.create_flavor(
+            name="mig-tiny", ram=128, vcpus=1, disk=1)
         network = cloud.network.find_network("mig-net") or cloud.network.create_network(name="mig-net")
         if not list(cloud.network.subnets(network_id=network.id)):
             cloud.network.create_subnet(network_id=network.id, cidr="192.168.78.0/24", ip_version=4,
