@@ -97,3 +97,37 @@ def prepared_lab(lab_hosts):
         assert result.returncode == 0, f"site.yml failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
         assert is_prepared(lab_hosts), "site.yml ran but the computes are not prepared"
     return lab_hosts
+
+
+def guest_resources(cloud):
+    """The image, flavor and network the migration tests boot their guests from, made when missing.
+
+    Returns (image, flavor, network, made): ``made`` lists the (kind, resource) this call created, for
+    delete_guest_resources, so a test removes only what it made and leaves another test's alone.
+    """
+    made = []
+    image = cloud.image.find_image("mig-guest")
+    if image is None:
+        image = cloud.create_image("mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"),
+                                   disk_format="qcow2", container_format="bare", wait=True,
+                                   os_shutdown_timeout="5")
+        made.append(("image", image))
+    flavor = cloud.compute.find_flavor("mig-tiny")
+    if flavor is None:
+        flavor = cloud.compute.create_flavor(name="mig-tiny", ram=128, vcpus=1, disk=1)
+        made.append(("flavor", flavor))
+    network = cloud.network.find_network("mig-net")
+    if network is None:
+        network = cloud.network.create_network(name="mig-net")
+        made.append(("network", network))
+    if not list(cloud.network.subnets(network_id=network.id)):
+        cloud.network.create_subnet(network_id=network.id, cidr="192.168.78.0/24", ip_version=4, name="mig-subnet")
+    return image, flavor, network, made
+
+
+def delete_guest_resources(cloud, made):
+    """Delete what guest_resources made, newest first."""
+    delete = dict(image=cloud.image.delete_image, flavor=cloud.compute.delete_flavor,
+                  network=cloud.network.delete_network)
+    for kind, resource in reversed(made):
+        delete[kind](resource)

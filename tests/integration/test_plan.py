@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, guest_resources
 
 TARGET = pathlib.Path(__file__).parent / "targets" / "plan.yml"
 ANSIBLE_PLAYBOOK = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
@@ -50,17 +50,7 @@ def prepared_for_migration(prepared_lab):
 def servers(cloud):
     created, group = {}, None
     try:
-        image = cloud.image.find_image("mig-guest")
-        if image is None:
-            image = cloud.create_image("mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"),
-                                       disk_format="qcow2", container_format="bare", wait=True,
-                                       os_shutdown_timeout="5")
-        flavor = cloud.compute.find_flavor("mig-tiny") or cloud.compute.create_flavor(
-            name="mig-tiny", ram=128, vcpus=1, disk=1)
-        network = cloud.network.find_network("mig-net") or cloud.network.create_network(name="mig-net")
-        if not list(cloud.network.subnets(network_id=network.id)):
-            cloud.network.create_subnet(network_id=network.id, cidr="192.168.78.0/24", ip_version=4,
-                                        name="mig-subnet")
+        image, flavor, network, _made = guest_resources(cloud)
         for name in ON_COMPUTE1 + ON_COMPUTE2:
             for stale in cloud.compute.servers(name=f"^{name}$", all_projects=True):
                 cloud.compute.delete_server(stale)
