@@ -644,7 +644,7 @@ CREATE_STEPS = {"image": r"^Upload the guest image$", "flavor": r"^Create the fl
 def create_vars(prefix):
     return dict(novaops_server_image_name=f"{prefix}image", novaops_server_flavor_name=f"{prefix}flavor",
                 novaops_server_network_name=f"{prefix}net", novaops_server_subnet_name=f"{prefix}subnet",
-                novaops_server_name=f"{prefix}server")
+                novaops_server_name=f"{prefix}server", novaops_server_image_file=str(GUEST_IMAGE_FILE))
 
 
 def bench_create(lab, repeats):

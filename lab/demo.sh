@@ -29,7 +29,7 @@ guest_line() {  # guest_line HOST UUID PATTERN -> last matching console line
 
 step "prepare the cloud (site.yml)" $playbook -i lab/hosts playbooks/site.yml
 step "image, flavor, network, subnet, myinstance (server.yml)" \
-  $playbook playbooks/server.yml -e novaops_server_host=compute1
+  $playbook playbooks/server.yml -e novaops_server_host=compute1 -e novaops_server_image_file=lab/state/images/guest.qcow2
 uuid=$(.venv/bin/openstack --os-cloud lab server show myinstance -f value -c id)
 start_host=$(where myinstance | cut -d' ' -f1)
 before=$(guest_line "$start_host" "$uuid" 'novaops-guest: tick=')

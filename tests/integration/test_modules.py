@@ -11,6 +11,8 @@ import subprocess
 from conftest import REPO
 
 TARGETS = pathlib.Path(__file__).parent / "targets"
+# server.yml has no default image: the collection ships none.
+IMAGE_FILE = ("-e", f"novaops_server_image_file={REPO / 'lab/state/images/guest.qcow2'}")
 BAD_INPUT_NAMES = {
     "image": ["it-image-missing", "it-image-format"],
     "flavor": ["it-flavor-badcreds"],
@@ -52,9 +54,9 @@ def test_procedure_resources_modules(cloud, tmp_path):
 
 def test_server_playbook_is_idempotent(cloud, tmp_path):
     """playbooks/server.yml (the procedure's first half): myinstance ACTIVE with its NIC, then no change."""
-    first = run_playbook(REPO / "playbooks" / "server.yml", tmp_path)
+    first = run_playbook(REPO / "playbooks" / "server.yml", tmp_path, *IMAGE_FILE)
     assert first.returncode == 0, first.stdout[-4000:]
-    second = run_playbook(REPO / "playbooks" / "server.yml", tmp_path)
+    second = run_playbook(REPO / "playbooks" / "server.yml", tmp_path, *IMAGE_FILE)
     assert second.returncode == 0 and "changed=0" in second.stdout, second.stdout[-4000:]
     server = cloud.compute.find_server("myinstance")
     assert cloud.compute.get_server(server.id).status == "ACTIVE"
