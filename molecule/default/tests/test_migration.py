@@ -94,6 +94,7 @@ def test_nova_compute_libvirt_settings(name):
     conf = host.file(NOVA_CONF).content_string
     assert "virt_type = qemu" in conf
     assert "live_migration_scheme = tcp" in conf
+    assert "live_migration_with_native_tls = false" in conf
     assert f"live_migration_inbound_addr = {management_address(name)}" in conf
 
 

@@ -178,6 +178,7 @@ def test_rhel8_socket_activation_with_sasl(run_playbook, compute):
         "cpu_mode": "none",
         "live_migration_scheme": "tcp",
         "live_migration_inbound_addr": "10.99.0.11",
+        "live_migration_with_native_tls": "false",
     }
     assert compute["nova_conf"].stat().st_mode & 0o777 == 0o640
     assert "SELinux is not enabled" in first.output
@@ -265,6 +266,65 @@ def test_debian_tls_transport(run_playbook, compute, tmp_path):
     assert ini_sections(compute["nova_conf"])["libvirt"]["live_migration_scheme"] == "tls"
     # x509 client certificates authenticate: no SASL set up.
     assert compute["sasl_conf"].read_text().startswith("mech_list: gssapi")
+
+
+def test_tls_certificates_given_as_files_are_installed_for_libvirt_and_qemu(run_playbook, compute, tmp_path):
+    """Native TLS: the CA, the host's certificate and key go where libvirt and QEMU read them, keys private."""
+    set_version(compute, "libvirtd", "9.0.0")
+    given = tmp_path / "operator-pki"
+    given.mkdir()
+    key_text = "-----BEGIN PRIVATE KEY-----\nS3CRETKEYMATERIAL\n-----END PRIVATE KEY-----\n"
+    (given / "ca.pem").write_text("CA CERT\n")
+    (given / "host.pem").write_text("HOST CERT\n")
+    (given / "host-key.pem").write_text(key_text)
+    pki = tmp_path / "pki"
+    extra = private_paths(compute, "Debian") | {"__novaops_libvirt_pki_dir": str(pki),
+                                                "__novaops_libvirt_qemu_user": "root"}
+    play = libvirt_play("Debian", compute, novaops_libvirt_daemon="libvirtd", novaops_libvirt_transport="tls",
+                        novaops_libvirt_tls_ca_cert_file=str(given / "ca.pem"),
+                        novaops_libvirt_tls_cert_file=str(given / "host.pem"),
+                        novaops_libvirt_tls_key_file=str(given / "host-key.pem"))
+    result = run_playbook(play, extra_vars=extra)
+    assert result.rc == 0, result.output
+    modes = {path: oct((pki / path).stat().st_mode & 0o777) for path in (
+        "CA/cacert.pem", "libvirt/servercert.pem", "libvirt/clientcert.pem", "libvirt/private/serverkey.pem",
+        "libvirt/private/clientkey.pem", "qemu/ca-cert.pem", "qemu/server-cert.pem", "qemu/client-cert.pem",
+        "qemu/server-key.pem", "qemu/client-key.pem")}
+    assert modes == {"CA/cacert.pem": "0o644", "libvirt/servercert.pem": "0o644", "libvirt/clientcert.pem": "0o644",
+                     "libvirt/private/serverkey.pem": "0o600", "libvirt/private/clientkey.pem": "0o600",
+                     "qemu/ca-cert.pem": "0o644", "qemu/server-cert.pem": "0o644", "qemu/client-cert.pem": "0o644",
+                     "qemu/server-key.pem": "0o400", "qemu/client-key.pem": "0o400"}
+    assert (pki / "qemu/server-key.pem").read_text() == key_text
+    assert oct((pki / "libvirt/private").stat().st_mode & 0o777) == "0o700"
+    nova = ini_sections(compute["nova_conf"])["libvirt"]
+    assert (nova["live_migration_scheme"], nova["live_migration_with_native_tls"]) == ("tls", "true")
+    # The run uses --diff: the key's content is not in the output.
+    assert "S3CRETKEYMATERIAL" not in result.output
+
+    again = run_playbook(play, extra_vars=extra)
+    assert again.rc == 0 and "changed=0" in again.output, again.output
+
+
+def test_tls_certificate_files_go_together(run_playbook, compute, tmp_path):
+    set_version(compute, "libvirtd", "9.0.0")
+    (tmp_path / "ca.pem").write_text("CA\n")
+    extra = private_paths(compute, "Debian") | {"__novaops_libvirt_pki_dir": str(tmp_path / "pki")}
+    result = run_playbook(libvirt_play("Debian", compute, novaops_libvirt_daemon="libvirtd",
+                                       novaops_libvirt_transport="tls",
+                                       novaops_libvirt_tls_ca_cert_file=str(tmp_path / "ca.pem")), extra_vars=extra)
+    assert result.rc != 0
+    assert "go together" in result.output
+    assert not (tmp_path / "pki").exists()
+
+
+def test_tcp_turns_native_tls_off(run_playbook, compute):
+    """Going back from tls to tcp must not leave QEMU expecting TLS streams."""
+    set_version(compute, "libvirtd", "9.0.0")
+    compute["nova_conf"].write_text(NOVA_CONF + "live_migration_with_native_tls = true\n")
+    result = run_playbook(libvirt_play("Debian", compute, novaops_libvirt_daemon="libvirtd"),
+                          extra_vars=private_paths(compute, "Debian"))
+    assert result.rc == 0, result.output
+    assert ini_sections(compute["nova_conf"])["libvirt"]["live_migration_with_native_tls"] == "false"
 
 
 def test_tls_without_certificates_fails(run_playbook, compute, tmp_path):
