@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, delete_guest_resources, guest_resources
 from test_migrate import Run
 
 PLAYBOOK = "playbooks/drain.yml"
@@ -91,23 +91,7 @@ def servers(cloud):
     created = {}
     made = []  # the image, flavor and network this fixture created (others' are left alone)
     try:
-        image = cloud.image.find_image("mig-guest")
-        if image is None:
-            image = cloud.create_image("mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"),
-                                       disk_format="qcow2", container_format="bare", wait=True,
-                                       os_shutdown_timeout="5")
-            made.append(("image", image))
-        flavor = cloud.compute.find_flavor("mig-tiny")
-        if flavor is None:
-            flavor = cloud.compute.create_flavor(name="mig-tiny", ram=128, vcpus=1, disk=1)
-            made.append(("flavor", flavor))
-        network = cloud.network.find_network("mig-net")
-        if network is None:
-            network = cloud.network.create_network(name="mig-net")
-            made.append(("network", network))
-        if not list(cloud.network.subnets(network_id=network.id)):
-            cloud.network.create_subnet(network_id=network.id, cidr="192.168.78.0/24", ip_version=4,
-                                        name="mig-subnet")
+        image, flavor, network, made = guest_resources(cloud)
         for name in NAMES:
             for stale in cloud.compute.servers(name=f"^{name}$", all_projects=True):
                 cloud.compute.delete_server(stale)
@@ -137,10 +121,7 @@ def servers(cloud):
             cloud.compute.wait_for_delete(server, wait=180)
         if compute_service(cloud, "compute1").status != "enabled":
             osc("compute", "service", "set", "--enable", "compute1", "nova-compute")
-        delete = dict(image=cloud.image.delete_image, flavor=cloud.compute.delete_flavor,
-                      network=cloud.network.delete_network)
-        for kind, resource in reversed(made):
-            delete[kind](resource)
+        delete_guest_resources(cloud, made)
         print("\nmeasured:", MEASURED)
 
 

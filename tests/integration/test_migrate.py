@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import REPO, guest_console, wait_until
+from conftest import REPO, delete_guest_resources, guest_console, guest_resources, wait_until
 
 PLAYBOOK = "playbooks/migrate.yml"
 ANSIBLE_PLAYBOOK = str(pathlib.Path(sys.executable).parent / "ansible-playbook")
@@ -157,14 +157,7 @@ def prepared_for_migration(prepared_lab):
 @pytest.fixture(scope="module")
 def server(cloud, lab_hosts):
     """mig-live on compute1 with a NIC, booted, its first boot record read from the console."""
-    image = cloud.image.find_image("mig-guest") or cloud.create_image(
-        "mig-guest", filename=str(REPO / "lab/state/images/guest.qcow2"), disk_format="qcow2",
-        container_format="bare", wait=True, os_shutdown_timeout="5")
-    flavor = (cloud.compute.find_flavor("mig-tiny")
-              or cloud.compute.create_flavor(name="mig-tiny", ram=128, vcpus=1, disk=1))
-    network = cloud.network.find_network("mig-net") or cloud.network.create_network(name="mig-net")
-    if not list(cloud.network.subnets(network_id=network.id)):
-        cloud.network.create_subnet(network_id=network.id, cidr="192.168.78.0/24", ip_version=4, name="mig-subnet")
+    image, flavor, network, made = guest_resources(cloud)
     for stale in cloud.compute.servers(name=f"^{SERVER}$", all_projects=True):
         cloud.compute.delete_server(stale)
         cloud.compute.wait_for_delete(stale, wait=120)
@@ -177,9 +170,7 @@ def server(cloud, lab_hosts):
     yield created
     cloud.compute.delete_server(created)
     cloud.compute.wait_for_delete(created, wait=180)
-    cloud.network.delete_network(network)
-    cloud.compute.delete_flavor(flavor)
-    cloud.image.delete_image(image)
+    delete_guest_resources(cloud, made)
     print("\nmeasured:", MEASURED)
 
 
