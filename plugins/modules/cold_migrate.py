@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: cold_migrate
 short_description: Cold-migrate a Nova server to another compute host, verify it, confirm it
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Moves a server to O(target_host) (or to a host the scheduler chooses) by stopping the guest, copying its disks
     and starting it again on the target, the equivalent of C(openstack server migrate --host TARGET SERVER) followed

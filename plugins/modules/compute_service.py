@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: compute_service
 short_description: Enable, disable or force down a Nova service on a host, with the reason it is disabled
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Enables or disables the Nova service O(binary) (C(nova-compute) by default) on O(host), the equivalent of
     C(openstack compute service set --disable --disable-reason REASON HOST nova-compute) and

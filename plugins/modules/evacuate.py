@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: evacuate
 short_description: Evacuate one Nova server off a failed compute host and verify it runs on another
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Rebuilds a server of the failed host O(source_host) on O(target_host) (or on a host the scheduler chooses),
     the equivalent of C(openstack server evacuate --host TARGET SERVER), and follows it to its end.

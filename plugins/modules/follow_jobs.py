@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: follow_jobs
 short_description: Follow background (async) jobs until they end, printing a line whenever their progress changes
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - >-
     Waits in a single task for jobs started with C(async) and C(poll: 0), for example moves run by

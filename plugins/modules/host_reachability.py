@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: host_reachability
 short_description: Tell whether a host answers on TCP ports and to one ping, from where the module runs
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Tries a TCP connection to each of O(ports) on O(address) and, with O(icmp=true), sends one ping, then reports
     what answered. Run it on the controller (C(delegate_to)) to learn whether a compute host whose C(nova-compute)

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: instance_copy
 short_description: Copy a server's instance directory from the source compute to the target as nova, over ssh
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - The copy step of the manual cold migration (C(playbooks/tasks/manual_cold_migrate.yml)). Runs on the B(source)
     compute as root and runs every copy command as O(copy_user) (nova), whose ssh trust reaches the target, so the

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: instance_files
 short_description: Inspect, set aside, put in place or remove a server's instance directory on a compute host
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - The file steps of the manual cold migration (C(playbooks/tasks/manual_cold_migrate.yml)) on one compute host -
     nova's instance directory C(INSTANCES_PATH/SERVER_ID) and the partial directory

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: libvirt_domain
 short_description: Read, shut down or undefine a libvirt domain on a compute, and drop its Open vSwitch taps
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - The libvirt steps of the manual cold migration (C(playbooks/tasks/manual_cold_migrate.yml)), run on a compute
     with C(delegate_to) and C(become) - read the state of nova's domain, shut it down where nova-compute cannot,

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: live_migrate
 short_description: Live-migrate a running Nova server to another compute host and verify it arrived
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Moves a running server to O(target_host) (or to a host the scheduler chooses) while the guest keeps running,
     the equivalent of C(openstack server migrate --live-migration --host TARGET SERVER).

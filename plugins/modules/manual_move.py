@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: manual_move
 short_description: The API steps of a manual cold migration, with the move's journal and the server's lock
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - A manual cold migration moves a server when Nova cannot, typically because the source's nova-compute is broken
     while the host still answers - its files are copied from compute to compute, nova's database row is rewritten

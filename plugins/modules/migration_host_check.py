@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: migration_host_check
 short_description: Check from the source compute that a migration can reach the target the way Nova will
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Runs on the B(source) compute of a migration (with C(delegate_to) and C(become)) and follows the path Nova will
     take to the target, reporting every problem at once.

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: migration_info
 short_description: List a server's migrations and the progress of the one running, like openstack server migration list
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Returns Nova's migration records (live and cold migrations, resizes, evacuations), newest first, like
     C(openstack server migration list) and C(openstack server migration show).

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: migration_preflight
 short_description: Check everything a migration needs and report every problem at once
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Before moving a server, checks what Nova would otherwise find one failure at a time - the server exists and is
     neither in C(ERROR) nor busy; the target is a compute host, not the server's own, with its nova-compute up and

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: nova_conf_info
 short_description: Read how a compute host is reached for migrations from its nova.conf, without its secrets
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads a compute host's nova.conf the way nova-compute does (O(path), then the C(*.conf) files of O(conf_dir) in
     sorted order, like oslo.config's C(--config-dir); a later value wins, also a later duplicate key in one file) and

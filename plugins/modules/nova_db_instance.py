@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: nova_db_instance
 short_description: Move a server's record in Nova's database to another compute node (manual cold migration)
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - The database step of the manual cold migration (C(playbooks/tasks/manual_cold_migrate.yml)) - sets the
     instance's C(host), C(node), C(launched_on) and C(compute_id) (the C(compute_nodes) row of O(host) and O(node),

@@ -7,7 +7,7 @@ DOCUMENTATION = r'''
 ---
 module: server_state
 short_description: Reset the state Nova records for a server
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Sets the state Nova records for a server to C(active) or C(error), like
     C(openstack server set --state active), and clears its task state.
