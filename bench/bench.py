@@ -743,8 +743,8 @@ def bench_drain_runs(lab, section, names, repeats):
             section.add(f"concurrency={concurrency}: wall time", run.wall)
             section.profile(f"concurrency={concurrency}", run)
             section.add(f"concurrency={concurrency}: ansible start-up (launch to first task)", run.startup())
-            section.add(f"concurrency={concurrency}: the batches (first batch start to the check after)",
-                        run.span(r"^Drain \| Make a progress file for each move of the batch$",
+            section.add(f"concurrency={concurrency}: the moves (slots made to the check after)",
+                        run.span(r"^Drain \| Make the move slots$",
                                  r"^Look at what is still on the host$"))
 
 

@@ -136,6 +136,25 @@ options:
       - Lets a playbook that runs the module in the background (C(async)) show the progress by reading the file,
         without another call to the cloud.
     type: path
+  slot_dir:
+    description:
+      - Directory of move slots shared by the moves a playbook started together (a drain). Before it looks at the
+        server, the module takes one of O(slots) slots there (an exclusive lock on one of the files C(slot-0) ...),
+        waiting up to O(slot_timeout) seconds, and holds it until it ends; so at most O(slots) moves run at once
+        and the next one starts as soon as any ends (a sliding window, not batches waiting for their slowest move).
+      - A lock ends with its process, however the module ends, so a slot is never lost.
+      - Not used in check mode. Unset, the module starts at once.
+    type: path
+  slots:
+    description:
+      - How many moves of O(slot_dir) may run at the same time.
+    type: int
+    default: 1
+  slot_timeout:
+    description:
+      - Seconds to wait for a free slot of O(slot_dir) before failing without asking anything of Nova.
+    type: int
+    default: 86400
 '''
 
     # A running server's ports once it is where it should be (after a move, or its record put back).

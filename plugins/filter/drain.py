@@ -57,8 +57,8 @@ def drain_plan(servers, host, target, concurrency, check_mode=False, disabled_ch
     return dict(movable=movable, unmovable_ids=[server.get('id') for server in unmovable], line=line)
 
 
-def drain_jobs(launches, progress_files, host, batch_number):
-    """The background jobs of one batch for novaops.migration.follow_jobs, labelled by server."""
+def drain_jobs(launches, progress_files, host, batch_number=None):
+    """The background jobs of a drain for novaops.migration.follow_jobs, labelled by server."""
     files = {}
     for entry in progress_files or []:
         if entry.get('path') and entry.get('item'):
@@ -68,12 +68,24 @@ def drain_jobs(launches, progress_files, host, batch_number):
         if launch.get('skipped') or not launch.get('ansible_job_id'):
             continue
         server = launch.get('item') or {}
-        job = dict(jid=launch['ansible_job_id'], label='drain of %s, batch %s, %s (%s)' % (
-            host, batch_number, server.get('name'), server.get('drain_mode')))
+        batch = ', batch %s' % batch_number if batch_number is not None else ''
+        job = dict(jid=launch['ansible_job_id'], label='drain of %s%s, %s (%s)' % (
+            host, batch, server.get('name'), server.get('drain_mode')))
         if files.get(server.get('id')):
             job['progress_file'] = files[server.get('id')]
         jobs.append(job)
     return jobs
+
+
+def slot_wait(count, concurrency, per_move):
+    """Seconds the last of ``count`` moves may wait for a slot when ``concurrency`` run at once.
+
+    Every earlier round of moves can take ``per_move`` seconds at most (each move's own timeout and grace),
+    so a move never waits longer than the moves ahead of it may take; at least a minute.
+    """
+    count, concurrency, per_move = int(count), max(int(concurrency), 1), int(per_move)
+    rounds_ahead = max(-(-count // concurrency) - 1, 0)
+    return max(rounds_ahead * per_move, 60)
 
 
 def drain_outcomes(results, launches, host, target, check_mode=False):
@@ -188,4 +200,5 @@ class FilterModule(object):
     def filters(self):
         return dict(drain_plan=drain_plan, drain_jobs=drain_jobs, drain_outcomes=drain_outcomes,
                     drain_report=drain_report, drain_enabled_line=enabled_line,
-                    drain_target_problem=drain_target_problem, drain_plan_refusal=drain_plan_refusal)
+                    drain_target_problem=drain_target_problem, drain_plan_refusal=drain_plan_refusal,
+                    slot_wait=slot_wait)

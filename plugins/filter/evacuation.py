@@ -98,8 +98,8 @@ def evacuation_plan(servers, host, target, concurrency, allow_rebuild=False, sha
                 refusal=refusal, line=line)
 
 
-def evacuation_jobs(launches, progress_files, host, batch_number):
-    """The background evacuations of one batch for novaops.migration.follow_jobs, labelled by server."""
+def evacuation_jobs(launches, progress_files, host, batch_number=None):
+    """The background evacuations for novaops.migration.follow_jobs, labelled by server."""
     files = dict((entry['item'].get('id'), entry['path']) for entry in progress_files or []
                  if entry.get('path') and entry.get('item'))
     jobs = []
@@ -107,8 +107,8 @@ def evacuation_jobs(launches, progress_files, host, batch_number):
         if launch.get('skipped') or not launch.get('ansible_job_id'):
             continue
         server = launch.get('item') or {}
-        job = dict(jid=launch['ansible_job_id'],
-                   label='evacuation of %s, batch %s, %s' % (host, batch_number, server.get('name')))
+        batch = ', batch %s' % batch_number if batch_number is not None else ''
+        job = dict(jid=launch['ansible_job_id'], label='evacuation of %s%s, %s' % (host, batch, server.get('name')))
         if files.get(server.get('id')):
             job['progress_file'] = files[server.get('id')]
         jobs.append(job)

@@ -14,6 +14,7 @@ status alone: a failed live migration also ends with the server ACTIVE.
 
 import json
 
+from ansible_collections.novaops.migration.plugins.module_utils.move_slots import MoveSlot, SlotError
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
     NovaopsModule, sdk_exceptions,
 )
@@ -60,8 +61,9 @@ def ports_argument_spec():
 
 
 def move_followup_argument_spec():
-    """Options of the modules that move a server: where to report progress, how to settle its ports."""
-    return dict(progress_file=dict(type='path'), **ports_argument_spec())
+    """Options of the modules that move a server: where to report progress, the move slots, its ports."""
+    return dict(progress_file=dict(type='path'), slot_dir=dict(type='path'), slots=dict(type='int', default=1),
+                slot_timeout=dict(type='int', default=86400), **ports_argument_spec())
 
 
 def percent_copied(total, remaining):
@@ -230,6 +232,37 @@ class MigrationWatch(object):
 
 class MigrationModule(NovaopsModule):
     """Base of the migration modules: finding servers and compute hosts, reading records, explaining failures."""
+
+    move_slot = None
+
+    def take_move_slot(self):
+        """With slot_dir, wait for one of its ``slots`` move slots before anything else (the drain's window).
+
+        Taken before the server is looked at, so what the move decides comes from the server as it is when its
+        turn comes. Held until the module's process ends. Check mode moves nothing and takes none.
+        """
+        directory = self.params.get('slot_dir')
+        if not directory or self.check_mode:
+            return None
+        try:
+            slot = MoveSlot(directory, self.params['slots'])
+            slot.acquire(self.params['slot_timeout'], on_wait=self._record_waiting_for_slot)
+        except SlotError as error:
+            self.fail_json(msg='%s; nothing was asked of Nova for %s.' % (error, self.params.get('server')))
+        self.move_slot = slot
+        return slot
+
+    def _record_waiting_for_slot(self, waited):
+        path = self.params.get('progress_file')
+        if not path:
+            return
+        record = dict(migration_status='waiting for a free move slot (%d at once)' % self.params['slots'],
+                      waited=waited)
+        try:
+            with open(path, 'a') as stream:
+                stream.write(json.dumps(record, sort_keys=True) + '\n')
+        except (IOError, OSError) as error:
+            self.warn('cannot write the progress to %s (%s); the move goes on' % (path, error))
 
     def find_server(self, name_or_id, required=True):
         # Operators move every project's servers: look in all of them.

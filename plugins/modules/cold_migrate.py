@@ -206,6 +206,7 @@ class ColdMigrateModule(MigrationModule):
     wait_timeout = MIGRATION_TIMEOUT
 
     def run(self):
+        self.take_move_slot()
         # find
         server = self.find_server(self.params['server'])
         target = self.params['target_host']

@@ -253,6 +253,7 @@ class EvacuateModule(MigrationModule):
         self.watch = None
         self.migration = None
         self.placement = None
+        self.take_move_slot()
 
         # find
         server = self.find_server(self.params['server'])

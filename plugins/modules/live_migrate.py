@@ -229,6 +229,7 @@ class LiveMigrateModule(MigrationModule):
         if block_migration is None:
             self.fail_json(msg="block_migration must be auto, true or false, got '%s'" % self.params['block_migration'])
         target = self.params['target_host']
+        self.take_move_slot()
 
         # find
         server = self.find_server(self.params['server'])

@@ -4,6 +4,8 @@
 
 """The drain's decisions and report, from the modules' results."""
 
+import pytest
+
 from ansible_collections.novaops.migration.plugins.filter import drain
 
 RUN = dict(id='s1', name='run1', status='ACTIVE', task_state=None)
@@ -31,6 +33,22 @@ def test_jobs_are_labelled_with_their_progress_files():
     jobs = drain.drain_jobs(launches(), files, 'compute1', 1)
     assert jobs == [dict(jid='j1', label='drain of compute1, batch 1, run1 (live)', progress_file='/tmp/p1'),
                     dict(jid='j2', label='drain of compute1, batch 1, off1 (cold)', progress_file='/tmp/p2')]
+
+
+def test_jobs_of_a_sliding_window_carry_no_batch_number():
+    jobs = drain.drain_jobs(launches(), [], 'compute1')
+    assert [job['label'] for job in jobs] == ['drain of compute1, run1 (live)', 'drain of compute1, off1 (cold)']
+
+
+@pytest.mark.parametrize('count, concurrency, per_move, expected', [
+    (1, 2, 2100, 60),        # a slot is free at once: the floor
+    (2, 2, 2100, 60),
+    (3, 2, 2100, 2100),      # one round of moves ahead
+    (20, 3, 2100, 6 * 2100),
+    (5, 1, 100, 400),
+])
+def test_slot_wait_covers_the_moves_ahead(count, concurrency, per_move, expected):
+    assert drain.slot_wait(count, concurrency, per_move) == expected
 
 
 def test_outcomes_of_a_batch():

@@ -125,6 +125,11 @@ def ended():
             dict(failed=True, msg='evacuation of s2 failed: no valid host')]
 
 
+def test_jobs_of_a_sliding_window_carry_no_batch_number():
+    launches = [dict(ansible_job_id='j1', item=dict(id='s1', name='vol'))]
+    assert evacuation.evacuation_jobs(launches, [], 'compute1') == [dict(jid='j1', label='evacuation of compute1, vol')]
+
+
 def test_outcomes_of_a_batch():
     outcomes = evacuation.evacuation_outcomes(ended(), launches(), 'compute1', '')
     assert [(outcome['id'], outcome['evacuated']) for outcome in outcomes] == [('s1', True), ('s2', False)]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from ansible_collections.novaops.migration.plugins.module_utils.move_slots import MoveSlot
 from ansible_collections.novaops.migration.plugins.modules.live_migrate import (
     LiveMigrateModule, parse_block_migration,
 )
@@ -267,3 +268,34 @@ def test_an_unwritable_progress_file_does_not_stop_the_move(run_module, lab, ser
     result = move(run_module, progress_file=str(tmp_path / 'missing' / 'progress'))
     assert result['changed'] is True and result['server']['host'] == 'compute2'
     assert any('cannot write the progress' in warning for warning in result['warnings'])
+
+
+# -- move slots (the drain's sliding window) ----------------------------------------------
+
+def test_a_free_slot_is_taken_and_the_move_runs(run_module, lab, server, tmp_path):
+    result = move(run_module, slot_dir=str(tmp_path), slots=2)
+    assert result['changed'] is True
+    assert host_of(lab, server) == 'compute2'
+
+
+def test_no_free_slot_asks_nothing_of_nova(run_module, lab, server, tmp_path):
+    holder = MoveSlot(str(tmp_path), 1)
+    assert holder.try_acquire()
+    progress = tmp_path / 'progress'
+    lab.calls.clear()
+    result = move(run_module, slot_dir=str(tmp_path), slots=1, slot_timeout=1, progress_file=str(progress))
+    assert result['failed'] is True
+    assert 'no move slot of 1 became free within 1 s' in result['msg']
+    assert 'nothing was asked of Nova for myinstance' in result['msg']
+    assert lab.calls == []
+    assert json.loads(progress.read_text().splitlines()[0])['migration_status'] == \
+        'waiting for a free move slot (1 at once)'
+    assert host_of(lab, server) == 'compute1'
+
+
+def test_check_mode_takes_no_slot(run_module, lab, server, tmp_path):
+    holder = MoveSlot(str(tmp_path), 1)
+    assert holder.try_acquire()
+    result = run_module(LiveMigrateModule, dict(server='myinstance', target_host='compute2', slot_dir=str(tmp_path),
+                                                slot_timeout=0), check_mode=True)
+    assert result['changed'] is True and 'failed' not in result
