@@ -83,3 +83,20 @@ def test_build_keeps_what_the_collection_needs(path):
     patterns = GALAXY_DEFAULT_IGNORES + list(galaxy().get("build_ignore") or [])
     assert (REPO / path).exists(), path
     assert not ignored(path, patterns), f"build_ignore leaves out {path}, which the collection needs"
+
+
+def test_galaxy_version_is_the_newest_release_or_unreleased_work_on_top():
+    """galaxy.yml's version is the newest release of changelogs/changelog.yaml, or a later one being prepared."""
+    releases = yaml.safe_load((REPO / "changelogs/changelog.yaml").read_text())["releases"]
+    assert releases, "changelogs/changelog.yaml records no release"
+    newest = max(releases, key=version_tuple)
+    assert version_tuple(galaxy()["version"]) >= version_tuple(newest)
+    for version, release in releases.items():
+        assert release.get("release_date"), f"release {version} has no date"
+
+
+def test_changelog_rst_lists_every_release():
+    releases = yaml.safe_load((REPO / "changelogs/changelog.yaml").read_text())["releases"]
+    text = (REPO / "CHANGELOG.rst").read_text()
+    for version in releases:
+        assert f"\nv{version}\n" in text, f"CHANGELOG.rst has no section for {version}: antsibull-changelog generate"
