@@ -139,7 +139,17 @@ lab-fresh-tests: venv
 	@mkdir -p $(TEST_LOGS)
 	$(PYTEST_INTEGRATION) -q -rfE tests/integration/test_lab.py tests/integration/test_site_fresh.py 2>&1 | tee $(TEST_LOGS)/lab-fresh.log; exit $${PIPESTATUS[0]}
 
-test: check lab-up lab-fresh-tests molecule integration
+# The static checks and the lab's build share nothing but the venv (made first): they run side by side (the
+# lab's build waits on Debian's archive and PyPI most of the time, the checks use the CPU), the lab's output
+# kept in $(TEST_LOGS)/lab-up.log and shown when both ended. Then the tests on the lab, in order.
+test: venv
+	@mkdir -p $(TEST_LOGS)
+	@$(MAKE) --no-print-directory lab-up > $(TEST_LOGS)/lab-up.log 2>&1 & lab=$$!; \
+	started=$$SECONDS; $(MAKE) --no-print-directory check; check=$$?; \
+	echo "test: check ended (rc $$check) after $$((SECONDS - started)) s; waiting for the lab"; \
+	wait $$lab; up=$$?; echo "test: lab-up ended (rc $$up) after $$((SECONDS - started)) s:"; \
+	cat $(TEST_LOGS)/lab-up.log; [ $$check = 0 ] && [ $$up = 0 ]
+	$(MAKE) --no-print-directory lab-fresh-tests molecule integration
 
 include lab/lab.mk
 
