@@ -125,9 +125,9 @@ molecule: venv
 	@mkdir -p $(TEST_LOGS)
 	molecule test -s default 2>&1 | tee $(TEST_LOGS)/molecule-default.log; rc=$${PIPESTATUS[0]}; rm -rf $(HOME)/.ansible/collections/ansible_collections/novaops; exit $$rc
 
-# The "vm" scenario: two QEMU VMs with SELinux, rebooted (molecule/vm/README.md).
-# It needs no lab; its disk image is built on first use and cached in
-# /var/cache/novaops-vm.
+# The "vm" scenario: two User-Mode Linux guests with SELinux, rebooted
+# (molecule/vm/README.md). It needs no lab; its kernel and disk image are
+# fetched and built on first use and cached in /var/cache/novaops-vm.
 molecule-vm: venv
 	@mkdir -p $(TEST_LOGS)
 	molecule test -s vm 2>&1 | tee $(TEST_LOGS)/molecule-vm.log; rc=$${PIPESTATUS[0]}; rm -rf $(HOME)/.ansible/collections/ansible_collections/novaops; exit $$rc
@@ -139,16 +139,25 @@ lab-fresh-tests: venv
 	@mkdir -p $(TEST_LOGS)
 	$(PYTEST_INTEGRATION) -q -rfE tests/integration/test_lab.py tests/integration/test_site_fresh.py 2>&1 | tee $(TEST_LOGS)/lab-fresh.log; exit $${PIPESTATUS[0]}
 
-# The static checks and the lab's build share nothing but the venv (made first): they run side by side (the
-# lab's build waits on Debian's archive and PyPI most of the time, the checks use the CPU), the lab's output
-# kept in $(TEST_LOGS)/lab-up.log and shown when both ended. Then the tests on the lab, in order.
+# The static checks, the lab's build and the Molecule "vm" scenario (its own User-Mode Linux guests, no lab)
+# share nothing but the venv (made first): they run side by side (the lab's build waits on Debian's archive
+# and PyPI most of the time, the checks use the CPU, the guests little of it). The lab's output is kept in
+# $(TEST_LOGS)/lab-up.log and the scenario's in $(TEST_LOGS)/molecule-vm.log, shown when all three ended.
+# Then the tests on the lab, in order.
 test: venv
 	@mkdir -p $(TEST_LOGS)
-	@$(MAKE) --no-print-directory lab-up > $(TEST_LOGS)/lab-up.log 2>&1 & lab=$$!; \
-	started=$$SECONDS; $(MAKE) --no-print-directory check; check=$$?; \
-	echo "test: check ended (rc $$check) after $$((SECONDS - started)) s; waiting for the lab"; \
+	@started=$$SECONDS; rm -f $(TEST_LOGS)/molecule-vm.rc; \
+	$(MAKE) --no-print-directory lab-up > $(TEST_LOGS)/lab-up.log 2>&1 & lab=$$!; \
+	{ $(MAKE) --no-print-directory molecule-vm > /dev/null 2>&1; echo $$? > $(TEST_LOGS)/molecule-vm.rc; \
+	  echo "test: molecule-vm ended (rc $$(cat $(TEST_LOGS)/molecule-vm.rc)) after $$((SECONDS - started)) s"; } & vm=$$!; \
+	$(MAKE) --no-print-directory check; check=$$?; \
+	echo "test: check ended (rc $$check) after $$((SECONDS - started)) s; waiting for the lab and the vm scenario"; \
 	wait $$lab; up=$$?; echo "test: lab-up ended (rc $$up) after $$((SECONDS - started)) s:"; \
-	cat $(TEST_LOGS)/lab-up.log; [ $$check = 0 ] && [ $$up = 0 ]
+	cat $(TEST_LOGS)/lab-up.log; \
+	wait $$vm; vm=$$(cat $(TEST_LOGS)/molecule-vm.rc 2>/dev/null || echo 1); \
+	echo "test: the vm scenario (rc $$vm), the end of $(TEST_LOGS)/molecule-vm.log:"; \
+	sed 's/\x1b\[[0-9;]*m//g' $(TEST_LOGS)/molecule-vm.log | tail -n $$( [ $$vm = 0 ] && echo 25 || echo 120 ); \
+	[ $$check = 0 ] && [ $$up = 0 ] && [ $$vm = 0 ]
 	$(MAKE) --no-print-directory lab-fresh-tests molecule integration
 
 include lab/lab.mk

@@ -1,41 +1,60 @@
 #!/usr/bin/env bash
-# Starts and stops the QEMU virtual machines of the Molecule "vm" scenario.
+# Starts and stops the User-Mode Linux guests of the Molecule "vm" scenario.
+# A UML guest is a real, separate Linux kernel (the machine's linux.uml,
+# package user-mode-linux) run as an ordinary process: no KVM needed, and
+# several times faster than QEMU's TCG.
 #
-#   vm.sh start NAME ADDRESS IMAGE_DIR HOSTS_FILE
-#       Boots VM NAME with the management address ADDRESS (10.98.0.x) on
-#       the bridge novavm0, from a copy-on-write overlay of the base image
-#       in IMAGE_DIR (made by image/build.sh). HOSTS_FILE becomes the VM's
-#       /etc/hosts. Its host keys, made here, are pinned in
+#   vm.sh start NAME ADDRESS IMAGE_DIR HOSTS_FILE KERNEL_DIR
+#       Boots guest NAME, with the kernel in KERNEL_DIR (vm.sh kernel), with the management address ADDRESS (10.98.0.x) on
+#       the bridge novavm0, from its own copy-on-write file over the base
+#       image in IMAGE_DIR (made by image/build.sh). HOSTS_FILE becomes the
+#       guest's /etc/hosts. Its host keys, made here, are pinned in
 #       RUNTIME_DIR/ssh/known_hosts for the controller's ssh.
 #   vm.sh stop
-#       Stops every VM (SIGTERM, then SIGKILL after a timeout), removes the
-#       taps, the bridge, the runtime directory and what a killed image build
-#       left mounted. Safe to run at any time, also after a killed run.
-#   vm.sh accel KERNEL
-#       Prints the QEMU accelerator to use (kvm or tcg): kvm only when KERNEL
-#       really boots under it.
+#       Stops every guest (uml_mconsole halt, then SIGKILL to its process
+#       group after a timeout), removes the veths, the bridge and the runtime
+#       directory, and what a killed image build left mounted. Safe to run at
+#       any time, also after a killed run.
 #   vm.sh host-deps
-#       Installs the Debian packages that build and run the VMs, only those
+#       Installs the Debian packages that build and run the guests, only those
 #       missing.
+#   vm.sh kernel
+#       Prints the directory holding the guests' kernel (linux.uml) and its
+#       modules (modules/VERSION), taken from Debian's user-mode-linux package
+#       and cached (see uml_kernel below for why not always the machine's).
 #
 # Environment: NOVAOPS_VM_RUNTIME_DIR (default /var/lib/novaops-vm),
 # NOVAOPS_VM_CACHE_DIR (default /var/cache/novaops-vm, see image/build.sh),
-# NOVAOPS_VM_ACCEL (kvm or tcg: skip the detection), NOVAOPS_VM_MEMORY
-# (MiB, default 1024), NOVAOPS_VM_CPUS (default 1), NOVAOPS_VM_NICE (niceness
-# of QEMU, default 10: leave CPU to whatever else runs on the machine).
+# NOVAOPS_VM_MEMORY (guest memory, default 768M), NOVAOPS_VM_UML_SUITE (the
+# Debian suite the kernel comes from when the machine's is too old, default
+# sid).
 set -euo pipefail
 
 RUNTIME_DIR=${NOVAOPS_VM_RUNTIME_DIR:-/var/lib/novaops-vm}
 CACHE_DIR=${NOVAOPS_VM_CACHE_DIR:-/var/cache/novaops-vm}
+# Where each guest's UML control directory (pid file, mconsole socket) lives:
+# RUNTIME_DIR/uml/NAME. Not ~/.uml, so that `stop` finds only ours.
+UML_DIR=$RUNTIME_DIR/uml
 BRIDGE=novavm0
 BRIDGE_ADDRESS=10.98.0.1/24
-STOP_TIMEOUT=20
+# Every network device of the scenario starts with this (the veths are
+# nvm<octet>h on the bridge, nvm<octet>g for the guest's vector transport).
+VETH_PREFIX=nvm
+STOP_TIMEOUT=30
 
-# What the machine needs: QEMU (seabios and ipxe-qemu come with it; the VMs
-# boot their kernel directly, no UEFI), the image build (mmdebstrap with its
-# eatmydata hook, mkfs.ext4 -d, debugfs) and the helpers used here.
-HOST_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap eatmydata e2fsprogs iproute2
-    openssh-client util-linux tar coreutils procps)
+# What the machine needs: the UML kernel and its mconsole client, the image
+# build (mmdebstrap with its eatmydata hook, setfiles, mke2fs -d, debugfs)
+# and the network and helpers used here.
+HOST_PACKAGES=(user-mode-linux uml-utilities mmdebstrap eatmydata policycoreutils e2fsprogs
+    iproute2 ethtool openssh-client util-linux coreutils procps patchelf apt dpkg)
+
+# The first UML version that sizes the FPU state it saves and restores by
+# the host's XSAVE size ("um: switch to regset API and depend on XSTATE").
+# Older ones (bookworm's 6.1, trixie's 6.12) panic at the first process on a
+# host whose CPU has AVX-512 or AMX: the host kernel refuses their smaller
+# PTRACE_SETREGSET NT_X86_XSTATE buffer, "userspace - ptrace set fp regs
+# failed, errno = 14", "Attempted to kill init! exitcode=0x0000000b".
+UML_MIN_VERSION=6.13
 
 host_deps() {
     local package missing=()
@@ -50,34 +69,74 @@ host_deps() {
         -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 }
 
-# KVM only where /dev/kvm really runs an ordinary guest. It may exist and
-# still not: under kvm_pvm (PVM) QEMU aborts ("failed to set MSR") or the
-# guest hangs. The probe boots KERNEL with no root disk: a guest that runs
-# reaches "Kernel panic ... Unable to mount root" in a second or two.
-choose_accel() {
-    local kernel=${1:-} log
-    if [[ -n ${NOVAOPS_VM_ACCEL:-} ]]; then
-        printf '%s\n' "$NOVAOPS_VM_ACCEL"
+# Prints the directory of the guests' kernel: CACHE_DIR/uml-<package
+# version>/ with linux.uml and modules/<kernel version>/. The machine's own
+# user-mode-linux when it is recent enough; otherwise (Debian 12 and 13)
+# the package of NOVAOPS_VM_UML_SUITE, fetched with apt-get download from a
+# private package list (the machine's apt sources are not changed) and
+# unpacked here. Its linux.uml needs a newer C library than the machine's:
+# that suite's libc6 is unpacked next to it and the binary's interpreter and
+# library path point at it (patchelf). Running it through that ld.so instead
+# does not work: UML then finds its memory layout wrong ("Too few physical
+# memory!").
+uml_kernel() {
+    local installed suite=${NOVAOPS_VM_UML_SUITE:-sid} apt_dir version kernel_dir work modules
+    installed=$(dpkg-query -W -f='${Version}' user-mode-linux 2>/dev/null || true)
+    if [[ -n $installed ]] && dpkg --compare-versions "$installed" ge "$UML_MIN_VERSION"; then
+        kernel_dir=$CACHE_DIR/uml-$installed
+        if [[ ! -e $kernel_dir/complete ]]; then
+            rm -rf "$kernel_dir"
+            mkdir -p "$kernel_dir/modules"
+            ln -s /usr/bin/linux.uml "$kernel_dir/linux.uml"
+            cp -a /usr/lib/uml/modules/. "$kernel_dir/modules/"
+            touch "$kernel_dir/complete"
+        fi
+        printf '%s\n' "$kernel_dir"
         return 0
     fi
-    if [[ ! -r /dev/kvm || ! -w /dev/kvm || ! -r $kernel ]]; then
-        echo "novaops-vm: no usable /dev/kvm (or no kernel to probe it with): TCG" >&2
-        printf 'tcg\n'
+    apt_dir=$CACHE_DIR/apt-$suite
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+    printf 'deb http://deb.debian.org/debian %s main\n' "$suite" >"$apt_dir/sources.list"
+    local apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::archives=$apt_dir/archives"
+        -o APT::Sandbox::User=root)
+    # The package list is refreshed once a day at most. A kernel already
+    # unpacked is reused while the suite still has its version, and also
+    # when the archive cannot be reached.
+    if [[ -z $(find "$apt_dir/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null) ]]; then
+        apt-get -qq "${apt_options[@]}" update >&2 || echo "novaops-vm: could not refresh the $suite package list" >&2
+    fi
+    version=$(apt-cache "${apt_options[@]}" show --no-all-versions user-mode-linux 2>/dev/null \
+        | sed -n 's/^Version: //p' | head -n 1)
+    if [[ -z $version ]]; then
+        # No list: the newest kernel already unpacked, if any.
+        kernel_dir=$(find "$CACHE_DIR" -maxdepth 2 -name complete -path '*/uml-*' -printf '%h\n' | sort -V | tail -n 1)
+        [[ -n $kernel_dir ]] || { echo "novaops-vm: no user-mode-linux >= $UML_MIN_VERSION in $suite, none cached" >&2; exit 1; }
+        printf '%s\n' "$kernel_dir"
         return 0
     fi
-    log=$(mktemp)
-    timeout 30 nice -n "${NOVAOPS_VM_NICE:-10}" qemu-system-x86_64 \
-        -machine q35,accel=kvm -cpu host -smp 1 -m 256 \
-        -nodefaults -display none -monitor none -serial "file:$log" -no-reboot \
-        -kernel "$kernel" -append "console=ttyS0 panic=-1" >/dev/null 2>&1 || true
-    if grep -q 'Kernel panic' "$log"; then
-        echo "novaops-vm: a guest kernel boots under /dev/kvm: KVM" >&2
-        printf 'kvm\n'
-    else
-        echo "novaops-vm: /dev/kvm does not boot a guest kernel here$([[ -e /sys/module/kvm_pvm ]] && echo ' (kvm_pvm)'): TCG" >&2
-        printf 'tcg\n'
+    kernel_dir=$CACHE_DIR/uml-$version
+    if [[ ! -e $kernel_dir/complete ]]; then
+        echo "novaops-vm: fetching user-mode-linux $version and its C library from $suite" >&2
+        rm -rf "$kernel_dir"
+        work=$(mktemp -d "$CACHE_DIR/uml-work.XXXXXX")
+        (cd "$work" && apt-get -qq "${apt_options[@]}" download user-mode-linux libc6 >&2)
+        dpkg-deb -x "$work"/user-mode-linux_*.deb "$work/uml"
+        dpkg-deb -x "$work"/libc6_*.deb "$work/libc"
+        mkdir -p "$work/kernel"
+        mv "$work/libc/usr/lib/x86_64-linux-gnu" "$work/kernel/lib"
+        mv "$work/uml/usr/lib/uml/modules" "$work/kernel/modules"
+        install -m 0755 "$work/uml/usr/bin/linux.uml" "$work/kernel/linux.uml"
+        patchelf --set-interpreter "$kernel_dir/lib/ld-linux-x86-64.so.2" --set-rpath "$kernel_dir/lib" \
+            "$work/kernel/linux.uml"
+        touch "$work/kernel/complete"
+        mv "$work/kernel" "$kernel_dir"
+        rm -rf "$work"
+        "$kernel_dir/linux.uml" --version >/dev/null
+        # Kernels of older versions are of no further use.
+        find "$CACHE_DIR" -maxdepth 1 -name 'uml-*' ! -path "$kernel_dir" -exec rm -rf {} +
     fi
-    rm -f "$log"
+    printf '%s\n' "$kernel_dir"
 }
 
 bridge_up() {
@@ -97,23 +156,31 @@ controller_key() {
     fi
 }
 
+# Large TCP transfers to a UML guest stall unless segmentation and receive
+# offloads are off on both ends of its veth (5 MB took 94 s with them on).
+offloads_off() {
+    ethtool -K "$1" tso off gso off gro off >/dev/null 2>&1 || true
+}
+
 start_vm() {
-    local name=$1 address=$2 image_dir=$3 hosts_file=$4
-    local vm_dir=$RUNTIME_DIR/$name seed_dir octet mac tap accel cpu
+    local name=$1 address=$2 image_dir=$3 hosts_file=$4 kernel_dir=$5
+    local vm_dir=$RUNTIME_DIR/$name seed_dir octet mac host_end guest_end pid
     [[ $address =~ ^10\.98\.0\.([0-9]+)$ ]] || { echo "address $address is not in 10.98.0.0/24" >&2; exit 2; }
     octet=${BASH_REMATCH[1]}
     mac=$(printf '52:54:00:98:00:%02x' "$octet")
-    tap=$BRIDGE-$octet
-    if [[ -e $vm_dir/qemu.pid ]] && kill -0 "$(cat "$vm_dir/qemu.pid")" 2>/dev/null; then
-        echo "$name is already running (pid $(cat "$vm_dir/qemu.pid"))" >&2
+    host_end=$VETH_PREFIX${octet}h
+    guest_end=$VETH_PREFIX${octet}g
+    if [[ -e $UML_DIR/$name/pid ]] && kill -0 "$(cat "$UML_DIR/$name/pid")" 2>/dev/null; then
+        echo "$name is already running (pid $(cat "$UML_DIR/$name/pid"))" >&2
         exit 1
     fi
     bridge_up
     controller_key
-    rm -rf "$vm_dir"
-    mkdir -p "$vm_dir"
+    rm -rf "$vm_dir" "${UML_DIR:?}/$name"
+    mkdir -p "$vm_dir" "$UML_DIR"
 
-    # The seed disk: a tar archive the VM unpacks over / at first boot.
+    # The seed disk: a tar archive the guest unpacks over / at first boot
+    # (novaops-seed.service reads it from /dev/ubdb).
     seed_dir=$vm_dir/seed
     mkdir -p "$seed_dir/etc/ssh" "$seed_dir/etc/systemd/network" "$seed_dir/root/.ssh"
     ssh-keygen -q -t ed25519 -N '' -C "root@$name" -f "$seed_dir/etc/ssh/ssh_host_ed25519_key"
@@ -131,113 +198,112 @@ start_vm() {
     printf '%s,%s %s\n' "$name" "$address" \
         "$(cut -d' ' -f1-2 "$seed_dir/etc/ssh/ssh_host_ed25519_key.pub")" >>"$RUNTIME_DIR/ssh/known_hosts"
 
-    qemu-img create -q -f qcow2 -F raw -b "$image_dir/disk.raw" "$vm_dir/disk.qcow2"
+    # The guest's end stays without an address: UML reads and writes its
+    # frames through a raw socket on it (transport=raw). Not a tap: taps
+    # stalled, and stayed busy after a guest's reboot.
+    ip link delete "$host_end" 2>/dev/null || true
+    ip link add "$host_end" type veth peer name "$guest_end"
+    ip link set dev "$host_end" master "$BRIDGE"
+    offloads_off "$host_end"
+    offloads_off "$guest_end"
+    ip link set dev "$host_end" up
+    ip link set dev "$guest_end" up
 
-    ip link delete "$tap" 2>/dev/null || true
-    ip tuntap add dev "$tap" mode tap
-    ip link set dev "$tap" master "$BRIDGE" up
-
-    accel=$(choose_accel "$image_dir/vmlinuz")
-    cpu=max
-    [[ $accel == kvm ]] && cpu=host
-    # SELinux comes from the kernel command line (security=selinux), its mode
-    # from /etc/selinux/config in the image (enforcing), so that a mode the
-    # roles set is what the next boot uses.
-    local qemu_command=(
-        nice -n "${NOVAOPS_VM_NICE:-10}" qemu-system-x86_64
-        -name "$name"
-        -machine q35,accel="$accel" -cpu "$cpu"
-        -smp "${NOVAOPS_VM_CPUS:-1}" -m "${NOVAOPS_VM_MEMORY:-1024}"
-        -nodefaults -display none -monitor none
-        -chardev "file,id=console,path=$vm_dir/console.log,append=on" -serial chardev:console
-        -kernel "$image_dir/vmlinuz" -initrd "$image_dir/initrd.img"
-        -append "root=/dev/vda rw console=ttyS0 quiet security=selinux selinux=1 audit=1 fsck.mode=skip"
-        -drive "file=$vm_dir/disk.qcow2,format=qcow2,if=none,id=root,cache=unsafe,discard=unmap"
-        -device virtio-blk-pci,drive=root
-        -drive "file=$vm_dir/seed.tar,format=raw,if=none,id=seed,readonly=on"
-        -device virtio-blk-pci,drive=seed,serial=novaops-seed
-        -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no"
-        -device "virtio-net-pci,netdev=net0,mac=$mac"
-        -device virtio-rng-pci
-        -pidfile "$vm_dir/qemu.pid" -no-reboot
+    # ubd0=COW,BASE: the guest writes only to its own copy-on-write file
+    # (made at first boot); ubd1r: the seed, read-only. No console (con=null;
+    # con0's output goes to console.log). SELinux is always on in Debian's
+    # UML kernel; its mode comes from /etc/selinux/config in the image, so
+    # that a mode the roles set is what the next boot uses. A reboot inside
+    # restarts the kernel in this same process.
+    local uml_command=(
+        "$kernel_dir/linux.uml"
+        "umid=$name" "uml_dir=$UML_DIR"
+        "mem=${NOVAOPS_VM_MEMORY:-768M}"
+        "ubd0=$vm_dir/root.cow,$image_dir/disk.raw" "ubd1r=$vm_dir/seed.tar"
+        root=/dev/ubda rw
+        "vec0:transport=raw,ifname=$guest_end,mac=$mac"
+        con0=null,fd:1 con=null ssl=null
+        quiet
     )
-    # A reboot is a power cycle: QEMU exits (-no-reboot) and the loop starts
-    # it again from the same disk. Under TCG a warm reset of this q35 guest
-    # hung in early kernel init (soft lockup in swapper/0), a fresh QEMU does
-    # not. The loop ends when `vm.sh stop` has marked the VM as stopping.
-    setsid bash -c '
-        vm_dir=$1; shift
-        while [[ ! -e $vm_dir/stopping ]]; do
-            "$@" || { echo "qemu exited with $?" >&2; sleep 5; }
-        done' supervise "$vm_dir" "${qemu_command[@]}" \
-        </dev/null >>"$vm_dir/qemu.log" 2>&1 &
-    printf '%s\n' "$!" >"$vm_dir/supervisor.pid"
+    # Its own session and process group (setsid), so that `stop` can end the
+    # kernel and every process it made at once, by that group.
+    setsid "${uml_command[@]}" </dev/null >>"$vm_dir/console.log" 2>&1 &
+    pid=$!
+    printf '%s\n' "$pid" >"$vm_dir/uml.pid"
     local waited=0
-    until [[ -s $vm_dir/qemu.pid ]] || ((waited >= 30)); do
+    until [[ -S $UML_DIR/$name/mconsole ]] || ((waited >= 30)); do
+        kill -0 "$pid" 2>/dev/null || break
         sleep 1
         waited=$((waited + 1))
     done
-    [[ -s $vm_dir/qemu.pid ]] || { echo "$name: QEMU did not start, see $vm_dir/qemu.log" >&2; cat "$vm_dir/qemu.log" >&2; exit 1; }
-    printf '%s started (pid %s, accel %s, address %s)\n' "$name" "$(cat "$vm_dir/qemu.pid")" "$accel" "$address"
+    if [[ ! -S $UML_DIR/$name/mconsole ]]; then
+        echo "$name: linux.uml did not start, see $vm_dir/console.log:" >&2
+        tail -n 30 "$vm_dir/console.log" >&2
+        exit 1
+    fi
+    printf '%s started (pid %s, address %s)\n' "$name" "$pid" "$address"
 }
 
-# Stops one QEMU process: SIGTERM, then SIGKILL if it is still there after
-# STOP_TIMEOUT seconds. Only a process that is really this VM's QEMU.
-stop_pid() {
+# True when PID is a linux.uml of this runtime directory (not someone
+# else's UML, not a recycled pid).
+is_our_uml() {
+    local pid=$1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */linux.uml ]] || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "uml_dir=$UML_DIR"
+}
+
+# Stops one guest: halt through its mconsole, then SIGKILL to its process
+# group if it is still there after STOP_TIMEOUT seconds.
+stop_guest() {
     local pid=$1 name=$2 waited=0
-    [[ $pid =~ ^[0-9]+$ ]] || return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    grep -qa -- "-name" "/proc/$pid/cmdline" 2>/dev/null || return 0
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-name $name " || return 0
-    kill -TERM "$pid" 2>/dev/null || true
+    is_our_uml "$pid" || return 0
+    if [[ -S $UML_DIR/$name/mconsole ]]; then
+        timeout 10 uml_mconsole "$UML_DIR/$name/mconsole" halt >/dev/null 2>&1 || true
+    fi
     while kill -0 "$pid" 2>/dev/null && ((waited < STOP_TIMEOUT)); do
         sleep 1
         waited=$((waited + 1))
     done
     if kill -0 "$pid" 2>/dev/null; then
-        echo "$name (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT}s: SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
+        echo "$name (pid $pid) did not halt in ${STOP_TIMEOUT}s: SIGKILL" >&2
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
 }
 
 stop_all() {
-    local pidfile name tap supervisor
+    local pidfile name link
+    local -A stopping=()
     if [[ -d $RUNTIME_DIR ]]; then
-        for pidfile in "$RUNTIME_DIR"/*/supervisor.pid; do
-            [[ -e $pidfile ]] && touch "$(dirname "$pidfile")/stopping"
-        done
-        for pidfile in "$RUNTIME_DIR"/*/qemu.pid; do
+        for pidfile in "$RUNTIME_DIR"/*/uml.pid; do
             [[ -e $pidfile ]] || continue
             name=$(basename "$(dirname "$pidfile")")
-            stop_pid "$(cat "$pidfile")" "$name"
+            stopping[$(cat "$pidfile")]=$name
         done
     fi
-    # The supervisors end by themselves once their QEMU is gone; one that
-    # has not (it was between two QEMUs) is told to.
-    if [[ -d $RUNTIME_DIR ]]; then
-        for pidfile in "$RUNTIME_DIR"/*/supervisor.pid; do
-            [[ -e $pidfile ]] || continue
-            supervisor=$(cat "$pidfile")
-            if [[ $supervisor =~ ^[0-9]+$ ]] && grep -qa supervise "/proc/$supervisor/cmdline" 2>/dev/null; then
-                kill -TERM "$supervisor" 2>/dev/null || true
-            fi
-        done
-    fi
-    # A QEMU of ours whose pid file is gone (runtime directory removed by
-    # hand): found by the pid file path on its command line.
-    local proc_dir cmdline
+    # A guest of ours whose pid file is gone (runtime directory removed by
+    # hand): found by the uml_dir on its command line. Only the kernel's
+    # main process (the leader of its process group) counts: the processes
+    # it made for its own guest processes share its command line.
+    local proc_dir pid umid
     for proc_dir in /proc/[0-9]*; do
-        cmdline=$(tr '\0' ' ' <"$proc_dir/cmdline" 2>/dev/null) || continue
-        if [[ $cmdline == *qemu-system-* && $cmdline == *"-pidfile $RUNTIME_DIR/"* ]]; then
-            name=${cmdline#*-name }
-            stop_pid "${proc_dir#/proc/}" "${name%% *}"
-        fi
+        pid=${proc_dir#/proc/}
+        [[ -n ${stopping[$pid]:-} ]] && continue
+        is_our_uml "$pid" || continue
+        [[ $(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ') == "$pid" ]] || continue
+        umid=$(tr '\0' '\n' <"$proc_dir/cmdline" | sed -n 's/^umid=//p')
+        stopping[$pid]=${umid:-unknown}
     done
-    for tap in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$BRIDGE-" || true); do
-        ip link delete "$tap" 2>/dev/null || true
+    # Halt them all at once (each takes a few seconds), then wait for each.
+    for pid in "${!stopping[@]}"; do
+        stop_guest "$pid" "${stopping[$pid]}" &
+    done
+    wait
+    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' \
+            | grep -E "^$VETH_PREFIX[0-9]+[hg]$" || true); do
+        ip link delete "$link" 2>/dev/null || true
     done
     ip link delete "$BRIDGE" 2>/dev/null || true
-    unmount_under "$RUNTIME_DIR"
     rm -rf --one-file-system "$RUNTIME_DIR"
     # A build killed half-way leaves /proc, /sys, /dev mounted in its work
     # directory; only when no build holds the cache's lock.
@@ -268,7 +334,7 @@ unmount_under() {
 case ${1:-} in
     start) shift; start_vm "$@" ;;
     stop) stop_all ;;
-    accel) choose_accel "${2:-}" ;;
     host-deps) host_deps ;;
+    kernel) uml_kernel ;;
     *) sed -n '2,/^set -euo/p' "$0" >&2; exit 2 ;;
 esac

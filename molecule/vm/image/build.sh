@@ -1,34 +1,41 @@
 #!/usr/bin/env bash
-# Builds the base disk image of the Molecule "vm" scenario's computes: Debian
-# bookworm with Debian's kernel, libvirt + QEMU, sshd, SELinux (policy
-# "default", enforcing) and the nova user and nova.conf the compute roles
-# expect. Nothing but Debian packages is downloaded.
+# Builds the base root file system of the Molecule "vm" scenario's computes:
+# Debian bookworm for User-Mode Linux guests (the kernel is the machine's
+# linux.uml of Debian's user-mode-linux package, see ../vm.sh), with libvirt + QEMU, sshd, SELinux
+# (policy "default", enforcing) and the nova user and nova.conf the compute
+# roles expect. Nothing but Debian packages is downloaded.
 #
-#   build.sh CACHE_DIR      prints the directory holding the image
+#   build.sh CACHE_DIR KERNEL_DIR    prints the directory holding the image
 #
-# The image is cached under CACHE_DIR/base-<key>, where <key> is a hash of
-# this script and of overlay/ (the recipe): a changed recipe builds a new
-# image, an unchanged one is reused. A missing cache is simply rebuilt.
+# KERNEL_DIR is the guests' kernel (../vm.sh kernel): its modules/ are
+# copied into the image. The image is cached under CACHE_DIR/base-<key>,
+# where <key> is a hash of this script, of overlay/ (the recipe) and of the
+# kernel's name: a changed recipe or kernel builds a new image, an unchanged
+# one is reused. A missing cache is simply rebuilt.
 # Older images are removed once the new one is complete.
 #
-# The result is a whole-disk ext4 file system (no partition table, no boot
-# loader: QEMU boots the kernel and initrd copied next to it), labelled for
-# SELinux at build time with setfiles, so no guest ever relabels at boot.
+# The result is an ext4 file system image (disk.raw, no partition table: UML
+# attaches it as /dev/ubda), labelled for SELinux at build time with setfiles,
+# so no guest ever relabels at boot. Guests never write to it: each boots
+# from its own copy-on-write file over it (ubd0=COW,disk.raw).
 set -euo pipefail
 
 image_dir_of_recipe() {
-    local recipe_dir=$1 cache_dir=$2 key
+    local recipe_dir=$1 cache_dir=$2 kernel_dir=$3 key
     key=$(cd "$recipe_dir" && { sha256sum build.sh; find overlay -type f -print0 | sort -z \
-        | xargs -0 sha256sum; find overlay -printf '%p %m\n' | sort; } | sha256sum | cut -c1-16)
+        | xargs -0 sha256sum; find overlay -printf '%p %m\n' | sort; basename "$kernel_dir"; } \
+        | sha256sum | cut -c1-16)
     printf '%s/base-%s\n' "$cache_dir" "$key"
 }
 
 main() {
-    local cache_dir=${1:?usage: build.sh CACHE_DIR}
+    local cache_dir=${1:?usage: build.sh CACHE_DIR KERNEL_DIR}
+    local kernel_dir=${2:?usage: build.sh CACHE_DIR KERNEL_DIR}
     local recipe_dir image_dir work_dir
     recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    [[ -d $kernel_dir/modules ]] || { echo "$kernel_dir has no modules/: not a kernel of vm.sh kernel" >&2; return 1; }
     mkdir -p "$cache_dir"
-    image_dir=$(image_dir_of_recipe "$recipe_dir" "$cache_dir")
+    image_dir=$(image_dir_of_recipe "$recipe_dir" "$cache_dir" "$kernel_dir")
     if [[ -e $image_dir/complete ]]; then
         printf '%s\n' "$image_dir"
         return 0
@@ -48,7 +55,7 @@ main() {
         [[ -e $stale ]] && remove_tree "$stale"
     done
     work_dir=$(mktemp -d "$cache_dir/work.XXXXXX")
-    build_rootfs "$recipe_dir" "$cache_dir" "$work_dir/rootfs" >&2
+    build_rootfs "$recipe_dir" "$cache_dir" "$kernel_dir" "$work_dir/rootfs" >&2
     make_disk "$work_dir" >&2
     remove_tree "$work_dir/rootfs"
     touch "$work_dir/complete"
@@ -73,21 +80,21 @@ remove_tree() {
 }
 
 build_rootfs() {
-    local recipe_dir=$1 cache_dir=$2 rootfs=$3
+    local recipe_dir=$1 cache_dir=$2 kernel_dir=$3 rootfs=$4
     local debs=$cache_dir/debs
     mkdir -p "$debs"
     # mmdebstrap installs no recommends. The .debs are kept between builds
     # (sync-in before, sync-out after) so a changed recipe downloads little.
-    # python3-selinux/-semanage and policycoreutils-python-utils are what
-    # Ansible's SELinux facts and modules (ansible.posix.selinux,
-    # community.general.sefcontext) import on the host: the guests have no
-    # network to install them at converge time.
+    # No kernel or initramfs: UML boots the machine's linux.uml directly.
+    # qemu-system-x86: libvirt's qemu driver probes it, as on a real compute
+    # (no nested guest is started). python3-selinux/-semanage and
+    # policycoreutils-python-utils are what Ansible's SELinux facts and
+    # modules import in the guests, which have no network to install them.
     mmdebstrap \
         --variant=minbase \
         --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
         --include="systemd,systemd-sysv,dbus,libpam-systemd,udev,kmod,iproute2,procps,\
 openssh-server,python3,python3-apt,sudo,less,\
-linux-image-amd64,initramfs-tools,zstd,\
 libvirt-daemon-system,libvirt-clients,qemu-system-x86,sasl2-bin,libsasl2-modules,\
 selinux-policy-default,selinux-basics,selinux-utils,policycoreutils,auditd,\
 python3-selinux,python3-semanage,policycoreutils-python-utils" \
@@ -95,7 +102,7 @@ python3-selinux,python3-semanage,policycoreutils-python-utils" \
         --setup-hook="sync-in '$debs' /var/cache/apt/archives" \
         --customize-hook="sync-out /var/cache/apt/archives '$debs'" \
         --customize-hook="copy-in '$recipe_dir/overlay/.' /" \
-        --customize-hook="$recipe_dir/build.sh customize \"\$1\"" \
+        --customize-hook="$recipe_dir/build.sh customize \"\$1\" '$kernel_dir'" \
         --skip=download/empty \
         bookworm "$rootfs" \
         "deb http://deb.debian.org/debian bookworm main" \
@@ -103,27 +110,15 @@ python3-selinux,python3-semanage,policycoreutils-python-utils" \
         "deb http://deb.debian.org/debian-security bookworm-security main"
     rm -f "$debs"/lock
     rm -rf "$debs"/partial
-    label_rootfs "$rootfs"
-}
-
-# Labels every file of the tree for SELinux. The running kernel has no
-# SELinux: the labels are plain security.selinux xattrs, which mkfs.ext4 -d
-# copies into the image. setfiles needs /proc (it sets labels through
-# /proc/self/fd); -m: do not skip the mounts without "seclabel" (all of
-# them, on a kernel without SELinux), -e /proc: but not into /proc itself.
-label_rootfs() {
-    local rootfs=$1
-    mount -t proc proc "$rootfs/proc"
-    if ! chroot "$rootfs" setfiles -m -F -e /proc /etc/selinux/default/contexts/files/file_contexts /; then
-        umount "$rootfs/proc"
-        return 1
-    fi
-    umount "$rootfs/proc"
+    # Labels every file for SELinux with the image's own policy. The machine
+    # has no SELinux: the labels are plain security.selinux xattrs, which
+    # mke2fs -d copies into the image. -r: the tree is not /.
+    setfiles -r "$rootfs" -F "$rootfs/etc/selinux/default/contexts/files/file_contexts" "$rootfs"
 }
 
 # Runs inside mmdebstrap's customize hook: $1 is the root file system.
 customize() {
-    local rootfs=$1
+    local rootfs=$1 kernel_dir=$2 uml_modules
     # The nova user as nova-common makes it (system user, home
     # /var/lib/nova, no login shell), in group libvirt like nova-compute's.
     chroot "$rootfs" adduser --system --group --home /var/lib/nova \
@@ -134,15 +129,24 @@ customize() {
     chmod 0750 "$rootfs/etc/nova"
     chmod 0640 "$rootfs/etc/nova/nova.conf"
 
-    # Every VM gets its own host keys from its seed disk at first boot.
+    # The guest kernel's modules (libvirt loads some), where kmod looks.
+    uml_modules=$(find "$kernel_dir/modules" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
+    [[ -n $uml_modules ]] || { echo "no $kernel_dir/modules/<version>" >&2; return 1; }
+    mkdir -p "$rootfs/lib/modules"
+    cp -a "$uml_modules" "$rootfs/lib/modules/"
+    chroot "$rootfs" depmod -a "$(basename "$uml_modules")"
+
+    # Every guest gets its own host keys from its seed disk at first boot.
     rm -f "$rootfs"/etc/ssh/ssh_host_*
     chmod 0755 "$rootfs/usr/local/sbin/novaops-seed"
     chroot "$rootfs" systemctl enable novaops-seed.service nova-compute.service \
         systemd-networkd.service >/dev/null 2>&1
     # Static addresses only: nothing to wait for at boot.
-    chroot "$rootfs" systemctl disable systemd-networkd-wait-online.service >/dev/null 2>&1
-    # Not needed on a throwaway VM, and slow under TCG at every boot.
-    chroot "$rootfs" systemctl mask e2scrub_reap.service e2scrub_all.timer >/dev/null 2>&1
+    chroot "$rootfs" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
+    # No console to log in on (UML's consoles are null), no first-boot
+    # questions to ask on one, no fsck or scrub on a throwaway disk.
+    chroot "$rootfs" systemctl mask getty.target console-getty.service systemd-firstboot.service \
+        e2scrub_reap.service e2scrub_all.timer >/dev/null 2>&1
     # Nothing in the guests needs libvirt's NAT network (no guests run).
     rm -f "$rootfs/etc/libvirt/qemu/networks/autostart/default.xml"
     # A shutdown or reboot must not wait for guests that are not there.
@@ -152,36 +156,32 @@ customize() {
     # enforcing=1 on the kernel command line, which would hide whether a mode
     # set by the roles persists).
     printf 'SELINUX=enforcing\nSELINUXTYPE=default\n' >"$rootfs/etc/selinux/config"
-    printf '/dev/vda / ext4 defaults,errors=remount-ro 0 0\n' >"$rootfs/etc/fstab"
-    # Each VM makes its own machine id at first boot.
+    printf '/dev/ubda / ext4 defaults,errors=remount-ro 0 0\n' >"$rootfs/etc/fstab"
+    printf 'localhost\n' >"$rootfs/etc/hostname"
+    # Each guest makes its own machine id at first boot.
     printf 'uninitialized\n' >"$rootfs/etc/machine-id"
     rm -f "$rootfs/var/lib/dbus/machine-id"
     rm -f "$rootfs"/var/cache/apt/archives/*.deb
-    # A small initrd (overlay/etc/initramfs-tools: virtio and ext4 only)
-    # boots much faster under TCG than Debian's "most modules" one.
-    chroot "$rootfs" update-initramfs -u -k all >/dev/null
-
 }
 
 make_disk() {
-    local work_dir=$1 rootfs=$1/rootfs kernel initrd
-    kernel=$(find "$rootfs/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
-    initrd=$(find "$rootfs/boot" -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -n 1)
-    [[ -n $kernel && -n $initrd ]] || { echo "no kernel or initrd in the image" >&2; return 1; }
-    cp "$kernel" "$work_dir/vmlinuz"
-    cp "$initrd" "$work_dir/initrd.img"
-    # 4 GiB, sparse: the base holds ~1 GiB; overlays grow into the rest.
-    mkfs.ext4 -q -F -L novaops-root -d "$rootfs" "$work_dir/disk.raw" 4G
+    local work_dir=$1 rootfs=$1/rootfs
+    # 3 GiB, sparse: the base holds ~1 GiB; each guest's copy-on-write file
+    # takes what it writes.
+    mke2fs -q -F -t ext4 -L novaops-root -d "$rootfs" "$work_dir/disk.raw" 3G
+    chmod 0755 "$work_dir"
     # Prove the labels made it into the image before anyone boots it.
     if ! debugfs -R 'ea_get /usr/sbin/libvirtd security.selinux' "$work_dir/disk.raw" 2>/dev/null \
             | grep -q 'virtd_exec_t'; then
         echo "the disk image lost the SELinux labels (security.selinux xattrs)" >&2
         return 1
     fi
+    # Guests only read it; their copy-on-write files record its mtime.
+    chmod 0444 "$work_dir/disk.raw"
 }
 
 if [[ ${1:-} == customize ]]; then
-    customize "$2"
+    customize "$2" "$3"
 else
     main "$@"
 fi

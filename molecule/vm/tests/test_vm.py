@@ -1,8 +1,9 @@
-"""Checks, on the VMs after their real reboot, that migration still works.
+"""Checks, on the guests after their real reboot, that migration still works.
 
 Run by molecule's testinfra verifier after converge, idempotence and the
-reboot of side_effect. The VMs run Debian's own kernel with SELinux; the
-roles left vmcompute1 enforcing and vmcompute2 permissive (inventory).
+reboot of side_effect. The guests run their own Linux kernel (User-Mode
+Linux) with SELinux; the roles left vmcompute1 enforcing and vmcompute2
+permissive (inventory).
 """
 
 from __future__ import annotations
@@ -136,9 +137,12 @@ def audit_status(host) -> dict[str, str]:
                 if " " in line)
 
 
+# --input-logs everywhere: without it, ausearch reads its records from stdin
+# whenever stdin is not a terminal (as under testinfra), finds none there and
+# reports "<no matches>", which would make "no denial" vacuous.
 def avc_records(host) -> list[str]:
     """Every AVC and SELinux error the audit log holds, one line each."""
-    result = host.run("ausearch -m AVC,USER_AVC,SELINUX_ERR,USER_SELINUX_ERR -i")
+    result = host.run("ausearch --input-logs -m AVC,USER_AVC,SELINUX_ERR,USER_SELINUX_ERR -i")
     # ausearch exits 1 with "<no matches>" when there are none.
     assert result.rc in (0, 1), result.stderr
     return [line for line in result.stdout.splitlines() if line.startswith("type=")]
@@ -156,6 +160,42 @@ def on_migration_path(record: str) -> bool:
                 or (domain and domain.group(1) in MIGRATION_DOMAINS))
 
 
+# Denials that Debian 12's policy (selinux-policy-default 2:2.20221101) logs
+# on any host running libvirt, with or without these roles, and that do not
+# touch a migration: each is matched on source type, target type, class and
+# a subset of these permissions. Anything else on the migration path fails.
+KNOWN_POLICY_GAPS = (
+    ("virtd_t", "initrc_runtime_t", "file", {"read", "open", "lock"},
+     "libvirtd reads /run/utmp (the host's boot time); the policy grants virtd_t nothing on it"),
+    ("virtd_t", "systemd_logind_t", "dbus", {"send_msg"},
+     "libvirtd asks logind for a shutdown inhibitor and whether the host can suspend"),
+    ("systemd_logind_t", "virtd_t", "dbus", {"send_msg"},
+     "logind's answer to that question"),
+    ("dmidecode_t", "memory_device_t", "chr_file", {"read", "open", "getattr", "map"},
+     "libvirt's host probe runs dmidecode on /dev/mem; a UML guest has no DMI table"),
+    ("virtd_t", "virtd_t", "anon_inode", {"create", "map", "read", "write"},
+     "QEMU run by libvirtd to probe its capabilities tries io_uring (newer than the policy) and falls back"),
+    ("sshd_t", "unconfined_t", "key", {"search", "link"},
+     "pam_keyinit in sshd links the session keyring of a login"),
+)
+
+
+def known_policy_gap(record: str) -> str | None:
+    """Why a denial is one of KNOWN_POLICY_GAPS, or None."""
+    permissions = re.search(r"denied\s+\{([^}]*)\}", record)
+    source = re.search(r"\bscontext=[^:\s]+:[^:\s]+:([^:\s]+)", record)
+    target = re.search(r"\btcontext=[^:\s]+:[^:\s]+:([^:\s]+)", record)
+    kind = re.search(r"\btclass=(\S+)", record)
+    if not (permissions and source and target and kind):
+        return None
+    denied = set(permissions.group(1).split())
+    for gap_source, gap_target, gap_class, allowed, reason in KNOWN_POLICY_GAPS:
+        if ((source.group(1), target.group(1), kind.group(1)) == (gap_source, gap_target, gap_class)
+                and denied <= allowed):
+            return reason
+    return None
+
+
 # Last: the checks above used the migration path (libvirt over TCP, ssh), so
 # denials they caused are in the log by now. The log on disk spans both boots:
 # converge and idempotence before the reboot, the checks above after it.
@@ -165,10 +205,11 @@ def test_no_selinux_denials_on_the_migration_path(name):
     # "No denial" means something only if the audit daemon really records.
     status = audit_status(host)
     assert status.get("enabled") == "1" and status.get("pid", "0") != "0", status
-    logged = host.run("ausearch --start boot -m USER_LOGIN,USER_START,SERVICE_START")
+    logged = host.run("ausearch --input-logs --start boot -m USER_LOGIN,USER_START,SERVICE_START")
     assert logged.rc == 0 and "type=" in logged.stdout, "the audit log holds nothing of this boot"
     records = avc_records(host)
-    denied = [line for line in records if is_denial(line) and on_migration_path(line)]
+    on_path = [line for line in records if is_denial(line) and on_migration_path(line)]
+    unexplained = [line for line in on_path if known_policy_gap(line) is None]
     if REPORT_DIR:
         Path(REPORT_DIR).mkdir(parents=True, exist_ok=True)
         mode = host.check_output("getenforce")
@@ -176,10 +217,12 @@ def test_no_selinux_denials_on_the_migration_path(name):
         boots = len(host.check_output("journalctl --list-boots -q --no-pager").splitlines())
         lines = [
             f"# {name}: SELinux {mode}; audit log: {audit_lines} records over {boots} boots",
-            f"# AVC/SELinux error records: {len(records)}; "
-            f"denials on the migration path: {len(denied)}",
-            *records,
+            f"# AVC/SELinux error records: {len(records)}; denials on the migration path: "
+            f"{len(on_path)}, of which known gaps of Debian's policy: {len(on_path) - len(unexplained)}, "
+            f"unexplained: {len(unexplained)}",
+            *(f"{line}  # known: {known_policy_gap(line)}" if known_policy_gap(line) else line
+              for line in records),
         ]
         Path(REPORT_DIR, f"selinux-avc-{name}.log").write_text(
             "".join(f"{line}\n" for line in lines), encoding="utf-8")
-    assert not denied, "\n".join(denied)
+    assert not unexplained, "\n".join(unexplained)
