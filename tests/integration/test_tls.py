@@ -159,7 +159,6 @@ def test_qemu_migration_port_refuses_a_client_without_a_certificate(tls_lab):
             log.write(f"\n===== QEMU listener, client certificate {certificate}\n{output}")
 
 
-
 @pytest.fixture(scope="module")
 def server(cloud, tls_lab):
     image, flavor, network, made = guest_resources(cloud)

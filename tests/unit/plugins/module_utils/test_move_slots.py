@@ -75,8 +75,12 @@ def test_acquire_returns_when_a_slot_frees(tmp_path):
     holder = MoveSlot(str(tmp_path), 1)
     holder.try_acquire()
     clock = FakeClock()
-    waiting = MoveSlot(str(tmp_path), 1, clock=clock.clock, sleep=lambda seconds: (clock.sleep(seconds),
-                                                                                  holder.release()))
+
+    def sleep_then_release(seconds):
+        clock.sleep(seconds)
+        holder.release()
+
+    waiting = MoveSlot(str(tmp_path), 1, clock=clock.clock, sleep=sleep_then_release)
     assert waiting.acquire(60) == 0
     assert waiting.waited == 0.5
 
