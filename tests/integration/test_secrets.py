@@ -42,7 +42,7 @@ def secrets(lab_hosts):
     """name -> secret value, every one the lab made."""
     found = {}
     for line in LAB_SECRETS.read_text().splitlines():
-        name, _, value = line.partition("=")
+        name, _separator, value = line.partition("=")
         if name.endswith("PASSWORD") and value:
             found[name] = value
     for number, line in enumerate(key_body((LAB_STATE / "ssh" / "id_ed25519").read_text())):

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from conftest import HOSTS, LAB, LAB_STATE, REPO, delete_guest_resources, guest_resources, wait_until
-from test_migrate import Run, migrate
+from conftest import HOSTS, LAB_STATE, REPO, delete_guest_resources, guest_resources, wait_until
+from test_migrate import migrate
 
 BIN = pathlib.Path(sys.executable).parent
 PKI = LAB_STATE / "pki"

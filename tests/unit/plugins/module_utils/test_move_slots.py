@@ -39,7 +39,7 @@ def test_the_directory_must_exist(tmp_path):
 
 
 def test_at_most_slots_holders_at_once(tmp_path):
-    first, second, third = (MoveSlot(str(tmp_path), 2) for _ in range(3))
+    first, second, third = (MoveSlot(str(tmp_path), 2) for _slot in range(3))
     assert first.try_acquire() and second.try_acquire()
     assert {first.index, second.index} == {0, 1}
     assert not third.try_acquire()
@@ -50,7 +50,7 @@ def test_at_most_slots_holders_at_once(tmp_path):
 
 def test_a_window_not_batches(tmp_path):
     """The third move starts when any one of the first two ends, while the other still runs."""
-    slow, quick, waiting = (MoveSlot(str(tmp_path), 2) for _ in range(3))
+    slow, quick, waiting = (MoveSlot(str(tmp_path), 2) for _slot in range(3))
     slow.try_acquire()
     quick.try_acquire()
     assert not waiting.try_acquire()
