@@ -15,8 +15,6 @@ maintained again.
 
 from __future__ import annotations
 
-import datetime
-
 from ansible.errors import AnsibleFilterError
 
 PHASES = ('drained', 'maintained', 'done')
@@ -68,24 +66,6 @@ def maintenance_state(state, host, phase, at, record=None):
     return dict(playbook='maintenance', hosts=hosts)
 
 
-def _seconds(updated_at):
-    """Epoch seconds of Nova's updated_at (ISO 8601, UTC when it carries no zone)."""
-    text = str(updated_at).replace('Z', '+00:00')
-    moment = datetime.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
-
-
-def maintenance_service_back(services, host, since):
-    """Whether the host's nova-compute is up and reported after ``since`` (epoch seconds): it runs again."""
-    for service in services or []:
-        if service.get('host') == host and service.get('binary') in (None, 'nova-compute'):
-            updated = service.get('updated_at')
-            return bool(service.get('state') == 'up' and updated and _seconds(updated) > float(since))
-    return False
-
-
 def maintenance_drain_settings(settings, host):
     """The drain's settings (novaops_drain) for one host of the maintenance."""
     return dict(host=host, target='', concurrency=settings['concurrency'], reason=settings['reason'], enable=False,
@@ -117,5 +97,4 @@ def maintenance_report(state, hosts, elapsed, stopped_at=None):
 class FilterModule(object):
     def filters(self):
         return dict(maintenance_order=maintenance_order, maintenance_state=maintenance_state,
-                    maintenance_service_back=maintenance_service_back,
                     maintenance_drain_settings=maintenance_drain_settings, maintenance_report=maintenance_report)

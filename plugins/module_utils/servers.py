@@ -8,6 +8,7 @@ Shared by the server modules and the migration modules, which all need to
 say where a server runs and what it looks like in the same words.
 """
 
+import datetime
 import posixpath
 
 # Nova's power_state codes (nova.compute.power_state), as words.
@@ -19,6 +20,9 @@ POWER_STATES = {
     6: 'crashed',
     7: 'suspended',
 }
+
+# Nova's times carry no zone: they are UTC.
+EPOCH = datetime.datetime(1970, 1, 1)
 
 # Where nova-compute keeps a server's files, unless [DEFAULT]instances_path says otherwise.
 DEFAULT_INSTANCES_PATH = '/var/lib/nova/instances'
@@ -125,6 +129,27 @@ def summary_on_host(summary, host, node=None, **fields):
     predicted = dict(summary, **fields)
     predicted.update(host=host, node=node, compute_host=host, hypervisor_hostname=node)
     return predicted
+
+
+def report_seconds(updated_at):
+    """Epoch seconds of a service's updated_at (ISO 8601, UTC when it carries no zone); None without one."""
+    if not updated_at:
+        return None
+    moment = datetime.datetime.strptime(str(updated_at).replace('Z', '')[:19], '%Y-%m-%dT%H:%M:%S')
+    return (moment - EPOCH).total_seconds()
+
+
+def utc_text(seconds):
+    """Epoch seconds as ISO 8601 UTC, to the second ('never' for None)."""
+    if seconds is None:
+        return 'never'
+    return (EPOCH + datetime.timedelta(seconds=int(seconds))).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def reported_since(service, since):
+    """Whether the service is up and reported after ``since`` (epoch seconds): it runs again."""
+    reported = report_seconds(service.updated_at)
+    return bool((service.state or '') == 'up' and reported is not None and reported > float(since))
 
 
 def service_summary(service):

@@ -56,6 +56,20 @@ options:
       - When omitted, the flag is left as it is.
       - Needs compute API microversion 2.53; only for C(nova-compute).
     type: bool
+  reported_after:
+    description:
+      - Only with O(state=enabled). A moment (seconds since the epoch, UTC), such as when a host's maintenance
+        ended. The service is enabled only once it has reported after it and Nova counts it up - proof that the
+        service runs again, which its C(up) state alone is not (Nova still counts a stopped service up until its
+        last report is older than C(service_down_time)).
+      - When it has not within O(report_timeout), the task fails and the service stays disabled.
+      - In check mode nothing is waited for; the change is predicted.
+    type: float
+  report_timeout:
+    description:
+      - Seconds to wait for the report O(reported_after) asks for.
+    type: int
+    default: 600
 extends_documentation_fragment:
   - novaops.migration.openstack
   - novaops.migration.openstack.ACTION_GROUP
@@ -167,7 +181,8 @@ diff:
 '''
 
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
-from ansible_collections.novaops.migration.plugins.module_utils.servers import service_summary
+from ansible_collections.novaops.migration.plugins.module_utils.servers import (
+    report_seconds, reported_since, service_summary, utc_text)
 
 # PUT /os-services/{id} with forced_down; before it, only the os-services/force-down call of 2.11.
 FORCED_DOWN_MICROVERSION = '2.53'
@@ -189,6 +204,8 @@ class ComputeServiceModule(NovaopsModule):
         state=dict(type='str', choices=['enabled', 'disabled']),
         disabled_reason=dict(type='str', aliases=['reason']),
         forced_down=dict(type='bool'),
+        reported_after=dict(type='float'),
+        report_timeout=dict(type='int', default=600),
     )
     module_kwargs = dict(supports_check_mode=True)
     # Seconds an unforced service may take to be counted up again (its next report) before it is enabled.
@@ -208,10 +225,17 @@ class ComputeServiceModule(NovaopsModule):
                                    'forced_down, or set binary=nova-compute.' % binary)
             self.require_microversion(self.conn.compute, FORCED_DOWN_MICROVERSION,
                                       'forcing a nova-compute service down or up (forced_down)')
+        reported_after = self.params['reported_after']
+        if reported_after is not None and state != 'enabled':
+            self.fail_json(msg='reported_after is only for state=enabled: it holds a service back until it runs '
+                               'again. Drop reported_after, or set state=enabled.')
         with_forced_down = forced_down is not None
 
         # find
         service = self._find(host, binary)
+        # wait: a host back from its maintenance is enabled only once its service reports again
+        if reported_after is not None and not self.check_mode:
+            service = self._wait_reported(host, binary, reported_after)
         before = service_summary(service)
 
         # decide
@@ -273,6 +297,21 @@ class ComputeServiceModule(NovaopsModule):
         self.wait_for(lambda: self._find(host, binary), ['UP'], what='%s on %s' % (binary, host),
                       state_of=lambda service: (service.state or '').upper(), timeout=self.up_timeout,
                       interval=2, on_timeout=warn_still_down)
+
+    def _wait_reported(self, host, binary, since):
+        """The service once it reported after ``since`` and is up; fails, changing nothing, when it does not."""
+        timeout = self.params['report_timeout']
+
+        def still_silent(service):
+            summary = service_summary(service)
+            self.fail_json(msg='%s on %s has not reported since %s (its last report: %s, state %s) within %s s, so it '
+                               'stays disabled. Is %s running on %s? `journalctl -u %s` there says why not.'
+                               % (binary, host, utc_text(since), utc_text(report_seconds(summary['updated_at'])),
+                                  summary['state'], timeout, binary, host, binary), service=summary)
+
+        return self.wait_for(lambda: self._find(host, binary), ['REPORTED'], what='%s on %s' % (binary, host),
+                             state_of=lambda service: 'REPORTED' if reported_since(service, since) else 'SILENT',
+                             timeout=timeout, interval=5, on_timeout=still_silent)
 
     def _find(self, host, binary):
         services = list(self.conn.compute.services(binary=binary))

@@ -16,7 +16,21 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LAB = REPO / "lab"
 LAB_STATE = LAB / "state"
-HOSTS = {"controller": "10.99.0.10", "compute1": "10.99.0.11", "compute2": "10.99.0.12"}
+
+
+def lab_hosts_from_inventory(inventory=LAB / "hosts"):
+    """The lab's hosts and addresses as lab/lab.sh up wrote them (LAB_COMPUTES decides how many computes)."""
+    hosts = {}
+    if inventory.exists():
+        for line in inventory.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 2 and fields[1].startswith("ansible_host="):
+                hosts[fields[0]] = fields[1].split("=", 1)[1]
+    return hosts or {"controller": "10.99.0.10", "compute1": "10.99.0.11", "compute2": "10.99.0.12"}
+
+
+HOSTS = lab_hosts_from_inventory()
+COMPUTES = tuple(sorted((name for name in HOSTS if name.startswith("compute")), key=lambda name: int(name[7:])))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,7 +88,7 @@ def guest_console(host, server_id):
 
 def is_prepared(lab_hosts):
     """Whether playbooks/site.yml has prepared the computes (libvirt TCP, nova's ssh trust)."""
-    for name in ("compute1", "compute2"):
+    for name in COMPUTES:
         host = lab_hosts[name]
         if host.run("systemctl is-active libvirtd-tcp.socket", check=False).stdout.strip() != "active":
             return False

@@ -50,22 +50,6 @@ def test_an_unknown_phase_is_refused():
         maintenance.maintenance_state({}, 'compute1', 'rebooted', 1.0)
 
 
-# 2026-12-02T20:00:00 UTC
-SINCE = 1796241600.0
-
-
-@pytest.mark.parametrize('service, back', [
-    (dict(host='compute1', state='up', updated_at='2026-12-02T20:00:05.000000'), True),
-    (dict(host='compute1', state='up', updated_at='2026-12-02T20:00:05+00:00'), True),
-    (dict(host='compute1', state='up', updated_at='2026-12-02T19:59:55.000000'), False),
-    (dict(host='compute1', state='down', updated_at='2026-12-02T20:00:05.000000'), False),
-    (dict(host='compute1', state='up', updated_at=None), False),
-    (dict(host='compute2', state='up', updated_at='2026-12-02T20:00:05.000000'), False),
-])
-def test_a_host_is_back_when_its_nova_compute_reported_after_its_tasks(service, back):
-    assert maintenance.maintenance_service_back([service], 'compute1', SINCE) is back
-
-
 def test_the_drain_settings_of_a_host():
     settings = dict(concurrency=3, reason='upgrade', move_timeout=600, on_timeout='abort', progress_interval=2,
                     fallback='cold', grace=300)

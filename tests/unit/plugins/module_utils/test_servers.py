@@ -4,10 +4,11 @@
 
 import pytest
 from openstack.compute.v2.server import Server
+from openstack.compute.v2.service import Service
 
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
-    fault_message, power_state_name, server_flavor, server_image_id, server_placement, server_summary,
-    summary_on_host,
+    fault_message, power_state_name, report_seconds, reported_since, server_flavor, server_image_id,
+    server_placement, server_summary, summary_on_host, utc_text,
 )
 
 
@@ -66,3 +67,26 @@ def test_flavor_and_image_of_a_volume_backed_server():
     assert server_image_id(server) is None
     assert server_flavor(server)['name'] == 'm1'
     assert server_flavor(Server(id='b')) == {}
+
+
+# 2026-12-02T20:00:00 UTC
+SINCE = 1796241600.0
+
+
+@pytest.mark.parametrize('state, updated_at, back', [
+    ('up', '2026-12-02T20:00:05.000000', True),
+    ('up', '2026-12-02T20:00:05+00:00', True),
+    ('up', '2026-12-02T20:00:05Z', True),
+    ('up', '2026-12-02T19:59:55.000000', False),
+    ('down', '2026-12-02T20:00:05.000000', False),
+    ('up', None, False),
+])
+def test_a_service_runs_again_when_it_is_up_and_reported_after_the_time(state, updated_at, back):
+    assert reported_since(Service(state=state, updated_at=updated_at), SINCE) is back
+
+
+def test_report_times_read_and_written_in_utc():
+    assert report_seconds('2026-12-02T20:00:00.000000') == SINCE
+    assert report_seconds(None) is None
+    assert utc_text(SINCE + 0.7) == '2026-12-02T20:00:00Z'
+    assert utc_text(None) == 'never'

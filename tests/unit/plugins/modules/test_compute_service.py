@@ -288,3 +288,78 @@ def test_a_forced_down_nova_did_not_make_fails(run_module, cloud, forceable):
     result = run_module(ComputeServiceModule, dict(host='compute1', forced_down=True))
     assert result['failed'] is True
     assert 'nova-compute on compute1 has forced_down False after the update, expected True' in result['msg']
+
+
+# -- reported_after: a host back from maintenance --------------------------------------------------------------
+# The fake services last reported at 2026-11-23T22:40:01 UTC.
+LAST_REPORT = 1795473601.0
+
+
+def back_from_maintenance(run_module, reported_after, check_mode=False, **args):
+    values = dict(host='compute1', state='enabled', reported_after=reported_after)
+    values.update(args)
+    return run_module(ComputeServiceModule, values, check_mode=check_mode)
+
+
+def test_a_service_that_reported_after_the_time_is_enabled(run_module, cloud, services):
+    body_of_host(services, 'compute1').update(status='disabled', disabled_reason='maintenance')
+    result = back_from_maintenance(run_module, LAST_REPORT - 30)
+    assert result['changed'] is True
+    assert changes(cloud) == ['compute.enable_service']
+    assert status_of(services, 'compute1') == ('enabled', None)
+
+
+def test_a_service_is_enabled_once_its_first_report_after_the_time_comes(run_module, cloud, services, monkeypatch):
+    body_of_host(services, 'compute1').update(status='disabled', disabled_reason='maintenance')
+    naps, sleep = [], cloud.sleep
+
+    def report_while_waiting(seconds):
+        naps.append(seconds)
+        sleep(seconds)
+        if len(naps) == 2:
+            body_of_host(services, 'compute1')['updated_at'] = '2026-11-23T22:41:00.000000'
+
+    monkeypatch.setattr(cloud, 'sleep', report_while_waiting)
+    result = back_from_maintenance(run_module, LAST_REPORT + 10, report_timeout=600)
+    assert result['changed'] is True
+    assert len(naps) == 2
+    assert changes(cloud) == ['compute.enable_service']
+
+
+def test_a_service_that_has_not_reported_since_stays_disabled_and_says_so(run_module, cloud, services):
+    # nova-compute did not start again after the host's maintenance: Nova still counts it up for a while (its
+    # last report is younger than service_down_time), so `up` alone would put a dead host back in service.
+    body_of_host(services, 'compute1').update(status='disabled', disabled_reason='maintenance')
+    result = back_from_maintenance(run_module, LAST_REPORT + 10, report_timeout=0)
+    assert result['failed'] is True
+    assert result['msg'] == (
+        'nova-compute on compute1 has not reported since 2026-11-23T22:40:11Z (its last report: '
+        '2026-11-23T22:40:01Z, state up) within 0 s, so it stays disabled. Is nova-compute running on compute1? '
+        '`journalctl -u nova-compute` there says why not.')
+    assert changes(cloud) == []
+    assert status_of(services, 'compute1') == ('disabled', 'maintenance')
+
+
+def test_a_service_down_after_the_time_is_not_back(run_module, cloud, services):
+    body_of_host(services, 'compute1').update(status='disabled', disabled_reason='maintenance', state='down',
+                                              updated_at='2026-11-23T22:41:00.000000')
+    result = back_from_maintenance(run_module, LAST_REPORT + 10, report_timeout=0)
+    assert result['failed'] is True
+    assert 'state down' in result['msg']
+    assert changes(cloud) == []
+
+
+def test_check_mode_does_not_wait_for_a_report(run_module, cloud, services, monkeypatch):
+    # In check mode the host's tasks did not run: there is nothing to wait for, only the change to predict.
+    body_of_host(services, 'compute1').update(status='disabled', disabled_reason='maintenance')
+    monkeypatch.setattr(cloud, 'sleep', lambda seconds: pytest.fail('check mode waited'))
+    result = back_from_maintenance(run_module, LAST_REPORT + 10, check_mode=True, report_timeout=0)
+    assert result['changed'] is True
+    assert changes(cloud) == []
+
+
+def test_reported_after_is_only_for_enabling(run_module, cloud, services):
+    result = back_from_maintenance(run_module, LAST_REPORT, state='disabled')
+    assert result['failed'] is True
+    assert 'reported_after' in result['msg'] and 'state=enabled' in result['msg']
+    assert changes(cloud) == []
