@@ -11,6 +11,7 @@ Sections (each compares A, ours, with B, the usual tool, alternating A/B):
   manual  manual cold migration (migrate.yml cold_method=manual) vs plain rsync -a and scp -r
   create  playbooks/server.yml vs the same resources with openstack.cloud modules
   drain   drain.yml of 6 servers, concurrency=1 vs concurrency=3
+  plan    migration_plan of 1,000 servers on 20 computes running Nova's fake virt driver (no A/B: a limit)
 
 The lab is shared: every use of it holds /run/lock/novaops-labuse.lock, one
 repeat at a time, so other users' tests interleave. Everything the bench
@@ -48,7 +49,7 @@ LOCK_WAIT = 1800
 COMPUTES = ("compute1", "compute2")
 INSTANCES = "/var/lib/nova/instances"
 PREFIX = "bench-"
-SECTIONS = ("site", "live", "cold", "manual", "create", "drain")
+SECTIONS = ("site", "live", "cold", "manual", "create", "drain", "plan")
 # Two A/B pairs per section keep the whole bench near 35 min on 2 cores (drain alone ~9 min a pair).
 DEFAULT_REPEATS = 2
 
@@ -748,11 +749,153 @@ def bench_drain_runs(lab, section, names, repeats):
                                  r"^Look at what is still on the host$"))
 
 
+# -- section: plan ------------------------------------------------------------------------------
+
+PLAN_HOSTS = 20
+PLAN_SERVERS = 1000
+PLAN_BATCH = 50
+PLAN_ZONE = f"{PREFIX}fake"
+PLAN_LIMIT = 30.0
+
+
+def fake_hosts():
+    return [f"fake{number}" for number in range(1, PLAN_HOSTS + 1)]
+
+
+def start_fake_computes(lab):
+    """PLAN_HOSTS nova-compute services with the fake virt driver on the controller, mapped and in their own zone."""
+    units = " ".join(f"lab-fake-compute@{number}" for number in range(1, PLAN_HOSTS + 1))
+    LabHost("controller").run(f"systemctl start {units}", timeout=300)
+    wanted = set(fake_hosts())
+
+    def up():
+        services = {s.host: s for s in lab.cloud.compute.services(binary="nova-compute") if s.host in wanted}
+        providers = {p.name for p in lab.cloud.placement.resource_providers() if p.name in wanted}
+        return len(services) == len(wanted) and all(s.state == "up" for s in services.values()) and \
+            providers == wanted
+    wait_until(up, 600, interval=5, what=f"{PLAN_HOSTS} fake nova-compute services up with resource providers")
+    LabHost("controller").run("su -s /bin/sh nova -c '/opt/openstack/bin/nova-manage cell_v2 discover_hosts'",
+                              timeout=300)
+    aggregate = lab.cloud.compute.create_aggregate(name=PLAN_ZONE, availability_zone=PLAN_ZONE)
+    for host in fake_hosts():
+        lab.cloud.compute.add_host_to_aggregate(aggregate, host)
+    return aggregate
+
+
+def stop_fake_computes(lab):
+    """Undo start_fake_computes: the aggregate, the units, their services (and so their compute nodes)."""
+    for aggregate in lab.cloud.compute.aggregates():
+        if aggregate.name == PLAN_ZONE:
+            for host in aggregate.hosts or []:
+                lab.cloud.compute.remove_host_from_aggregate(aggregate, host)
+            lab.cloud.compute.delete_aggregate(aggregate)
+    LabHost("controller").run("systemctl stop 'lab-fake-compute@*'", check=False, timeout=300)
+    for service in lab.cloud.compute.services(binary="nova-compute"):
+        if service.host in fake_hosts():
+            lab.cloud.compute.delete_service(service)
+
+
+def admin_quota_unlimited(lab):
+    """Lift the admin project's instance, core and RAM quota; return what to set back."""
+    project = lab.cloud.current_project_id
+    before = lab.cloud.get_compute_quotas(project)
+    lab.cloud.set_compute_quotas(project, instances=-1, cores=-1, ram=-1)
+    return project, dict(instances=before["instances"], cores=before["cores"], ram=before["ram"])
+
+
+def boot_fake_servers(lab):
+    """PLAN_SERVERS servers without ports in the fake zone, PLAN_BATCH per request; their ids once ACTIVE."""
+    flavor = lab.cloud.compute.find_flavor(f"{PREFIX}fake") or lab.cloud.compute.create_flavor(
+        name=f"{PREFIX}fake", ram=64, vcpus=1, disk=1)
+    for batch in range(PLAN_SERVERS // PLAN_BATCH):
+        lab.cloud.compute.create_server(name=f"{PREFIX}plan-{batch}", image_id=lab.image().id, flavor_id=flavor.id,
+                                        networks="none", availability_zone=PLAN_ZONE, min_count=PLAN_BATCH,
+                                        max_count=PLAN_BATCH)
+
+    def all_active():
+        servers = list(lab.cloud.compute.servers(name=f"^{PREFIX}plan-", all_projects=True))
+        failed = [server.name for server in servers if server.status == "ERROR"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} fake server(s) went to ERROR, e.g. {failed[0]}")
+        active = [server for server in servers if server.status == "ACTIVE"]
+        return len(active) == PLAN_SERVERS and active
+    servers = wait_until(all_active, 1800, interval=10, what=f"{PLAN_SERVERS} fake servers ACTIVE")
+    hosts = {server.compute_host for server in servers}
+    log(f"  {len(servers)} fake servers ACTIVE on {len(hosts)} host(s)")
+    return [server.id for server in servers], hosts
+
+
+def delete_fake_servers(lab):
+    servers = list(lab.cloud.compute.servers(name=f"^{PREFIX}plan-", all_projects=True))
+    for server in servers:
+        lab.cloud.compute.delete_server(server, ignore_missing=True)
+    wait_until(lambda: not list(lab.cloud.compute.servers(name=f"^{PREFIX}plan-", all_projects=True)), 1800,
+               interval=10, what="the fake servers deleted")
+    log(f"  deleted {len(servers)} fake servers")
+
+
+def http_requests(sdk_log):
+    """The HTTP requests openstacksdk made, per service, from its DEBUG log (keystoneauth's REQ lines)."""
+    counts = {}
+    for line in sdk_log.read_text(errors="replace").splitlines():
+        match = re.search(r"REQ: curl -g -i (?:--insecure )?-X (\w+) (\S+)", line)
+        if match:
+            service = re.sub(r"^https?://[^/]+/?", "", match.group(2)).split("/")[0] or "identity"
+            counts[service] = counts.get(service, 0) + 1
+    return counts
+
+
+def bench_plan(lab, repeats):
+    section = Section("plan", f"migration_plan of {PLAN_SERVERS} servers on {PLAN_HOSTS} computes "
+                              "(Nova's fake virt driver, no ports)")
+    workdir = REPO / "bench" / "results" / "plan-scale"
+    workdir.mkdir(parents=True, exist_ok=True)
+    with lab_lock("plan: fake computes and 1,000 servers"):
+        quota = None
+        try:
+            start_fake_computes(lab)
+            quota = admin_quota_unlimited(lab)
+            boot_started = time.monotonic()
+            ids, hosts = boot_fake_servers(lab)
+            section.add("booting the servers (Nova, not timed against a limit)", time.monotonic() - boot_started)
+            section.notes.append(f"{len(ids)} servers on {len(hosts)} fake computes, booted {PLAN_BATCH} per request")
+            servers_file = workdir / "servers.json"
+            servers_file.write_text(json.dumps(ids))
+            for repeat in range(repeats):
+                run = playbook("bench/plan_scale.yml", plan_servers_file=servers_file)
+                result = run.result(r"^Plan every server's move$")
+                section.add("migration_plan: module time (the task)", run.task_seconds(r"^Plan every server's move$"))
+                section.add("migration_plan: wall time (ansible-playbook)", run.wall)
+                section.add("migration_plan: listings counted by the module (api_calls)", result.get("api_calls", 0))
+                section.profile(f"plan repeat {repeat + 1}", run)
+            sdk_log = workdir / "sdk.log"
+            sdk_log.unlink(missing_ok=True)
+            logged = playbook("bench/plan_scale.yml", plan_servers_file=servers_file, plan_sdk_log=sdk_log)
+            requests = http_requests(sdk_log)
+            sdk_log.unlink(missing_ok=True)
+            section.add("HTTP requests of one plan (DEBUG-logged run)", sum(requests.values()))
+            section.add("HTTP requests per server", sum(requests.values()) / len(ids))
+            section.add("migration_plan with DEBUG logging: module time", logged.task_seconds(r"^Plan every"))
+            section.notes.append("HTTP requests by endpoint path: " + ", ".join(
+                f"{service} {count}" for service, count in sorted(requests.items())))
+        finally:
+            try:
+                delete_fake_servers(lab)
+            finally:
+                if quota is not None:
+                    lab.cloud.set_compute_quotas(quota[0], **quota[1])
+                stop_fake_computes(lab)
+    section.compare("migration_plan module time (median), seconds", "migration_plan: module time (the task)", None,
+                    f"<= {PLAN_LIMIT:.0f}", PLAN_LIMIT)
+    section.compare("HTTP requests per server", "HTTP requests per server", None, "(info)", float("inf"))
+    return section
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 BENCHES = {"site": bench_site, "live": lambda lab, n: bench_api_migration(lab, n, "live"),
            "cold": lambda lab, n: bench_api_migration(lab, n, "cold"), "manual": bench_manual,
-           "create": bench_create, "drain": bench_drain}
+           "create": bench_create, "drain": bench_drain, "plan": bench_plan}
 
 
 def parse_args():

@@ -347,11 +347,14 @@ class MigrationPlanModule(MigrationModule):
             return self._counted(lambda: compute.servers(details=True, all_projects=True, compute_host=source))
         # One listing of every project's servers, matched here: a lookup per name would cost a request per server.
         everything = self._counted(lambda: compute.servers(details=True, all_projects=True))
+        by_id, by_name = {}, {}
+        for server in everything:
+            by_id[server.id] = server
+            by_name.setdefault(server.name, []).append(server)
         chosen, seen = [], set()
         for wanted in self.params['servers']:
-            matches = [server for server in everything if wanted in (server.id, server.name)]
-            by_id = [server for server in matches if server.id == wanted]
-            matches = by_id or matches
+            # An id names one server; a name may name several (Nova does not keep names unique).
+            matches = [by_id[wanted]] if wanted in by_id else by_name.get(wanted, [])
             if not matches:
                 self.fail_json(msg="server '%s' not found in cloud %s (all projects); check the name with "
                                    "`openstack server list --all-projects`" % (wanted, self.cloud_label()))
