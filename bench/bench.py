@@ -840,7 +840,7 @@ def http_requests(sdk_log):
     for line in sdk_log.read_text(errors="replace").splitlines():
         match = re.search(r"REQ: curl -g -i (?:--insecure )?-X (\w+) (\S+)", line)
         if match:
-            service = re.sub(r"^https?://[^/]+/?", "", match.group(2)).split("/")[0] or "identity"
+            service = re.sub(r"^https?://[^/]+/?", "", match.group(2).strip("'\"")).split("/")[0] or "identity"
             counts[service] = counts.get(service, 0) + 1
     return counts
 
