@@ -879,6 +879,7 @@ def bench_plan(lab, repeats):
             section.notes.append("HTTP requests by endpoint path: " + ", ".join(
                 f"{service} {count}" for service, count in sorted(requests.items())))
         finally:
+            (workdir / "servers.json").unlink(missing_ok=True)
             try:
                 delete_fake_servers(lab)
             finally:
