@@ -54,7 +54,21 @@ def drain_plan(servers, host, target, concurrency, check_mode=False, disabled_ch
             '%s at a time.' % (host, 'would be ' if check_mode and disabled_changed else '', reason, len(servers),
                                live, len(movable) - live, len(unmovable), target or 'hosts the scheduler chooses',
                                concurrency))
+    line += settled_sentence((migration_plan or {}).get('settled'))
     return dict(movable=movable, unmovable_ids=[server.get('id') for server in unmovable], line=line)
+
+
+def settled_sentence(settled):
+    """What the plan waited for before it was made (migration_plan's ``settled``), or ''."""
+    waited_for = (settled or {}).get('servers') or []
+    if not waited_for:
+        return ''
+    still = (settled or {}).get('busy') or []
+    return (' Waited %s s first for %d server(s) busy with a task (a move an interrupted run started): %s; %s.'
+            % (settled.get('seconds'), len(waited_for),
+               ', '.join('%s (%s, %s, task %s)' % (server.get('name'), server.get('id'), server.get('status'),
+                                                   server.get('task_state')) for server in waited_for),
+               'still busy: %s' % ', '.join(still) if still else 'all of them have ended'))
 
 
 def drain_jobs(launches, progress_files, host, batch_number=None):

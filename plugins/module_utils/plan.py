@@ -182,6 +182,11 @@ def packing_key(resources):
     return (resources.get('MEMORY_MB') or 0, pinned_and_shared, resources.get('DISK_GB') or 0)
 
 
+def busy_with_task(server):
+    """Whether Nova is busy with the server (a task, or a status it passes through): no move starts then."""
+    return bool(server.get('task_state')) or server.get('status') in TRANSITIONAL_STATUSES
+
+
 def state_refusal(server, source_row):
     """Why the server's state stops any live or cold move or stop, or None."""
     status = server.get('status')
@@ -193,7 +198,7 @@ def state_refusal(server, source_row):
     if is_move_lock(server.get('locked_reason')):
         return ("it is locked by a manual move in progress ('%s'); let that move finish (run it again if it was "
                 "interrupted) before planning another" % server.get('locked_reason'))
-    if server.get('task_state') or status in TRANSITIONAL_STATUSES:
+    if busy_with_task(server):
         return ("it is %s with task '%s' in progress; wait until it ends, then plan again"
                 % (status, server.get('task_state')))
     if status == 'VERIFY_RESIZE':

@@ -80,6 +80,14 @@ options:
     type: str
     choices: [iso9660, vfat]
     default: iso9660
+  settle_timeout:
+    description:
+      - Seconds to wait, before planning, for servers Nova is busy with (a task in progress or a transitional status
+        such as C(MIGRATING)) to settle - a live move an interrupted drain started goes on in Nova, and once it ends
+        the server is no longer the source's. The servers are listed again every 5 seconds (one request each time).
+        Servers still busy then are planned as they are, C(skip) by their state. V(0) plans at once.
+    type: int
+    default: 0
   host_cpu:
     description:
       - Per compute host, its C([libvirt] cpu_mode) and C(cpu_models) as M(novaops.migration.nova_conf_info) returns
@@ -246,6 +254,14 @@ problems:
     - "anti-affinity group 'web' has 3 members to move but the eligible targets take only 2 (max_server_per_host 1;
       compute2 takes 1, compute3 takes 1): 1 of them cannot move. Add a target, raise max_server_per_host, or let the
       others be stopped (fallback=stop, allow_stop=true)"
+settled:
+  description:
+    - What the plan waited for first (O(settle_timeout)) - C(seconds) waited, the C(servers) found busy (id, name,
+      status, task_state, as first seen) and the names of those C(busy) still when the plan was made.
+  returned: always
+  type: dict
+  sample: {seconds: 31.5, servers: [{id: 2b4c1a0e-8f7d-4e6c-9b5a-3d2c1b0a9f8e, name: web1, status: MIGRATING,
+           task_state: migrating}], busy: []}
 api_calls:
   description: The API requests made, a listing counted as one request.
   returned: always
@@ -256,12 +272,14 @@ api_calls:
 from ansible_collections.novaops.migration.plugins.module_utils.manual_move import flavor_resources
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import MigrationModule
 from ansible_collections.novaops.migration.plugins.module_utils.plan import (
-    PlanError, build_plan, plan_options, service_exclusion,
+    PlanError, build_plan, busy_with_task, plan_options, service_exclusion,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.servers import fault_message, server_image_id
 
 # The flavor embedded in a server, with its extra specs.
 EMBEDDED_FLAVOR_MICROVERSION = '2.47'
+# Seconds between two listings while servers busy with a task are waited for.
+SETTLE_INTERVAL = 5
 
 
 def truthy(value):
@@ -295,6 +313,7 @@ class MigrationPlanModule(MigrationModule):
         allow_stop=dict(type='bool', default=False),
         block_migration=dict(type='bool', default=True),
         config_drive_format=dict(type='str', default='iso9660', choices=['iso9660', 'vfat']),
+        settle_timeout=dict(type='int', default=0),
         host_cpu=dict(type='dict', default={}),
     )
     module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('host', 'servers')],
@@ -309,7 +328,9 @@ class MigrationPlanModule(MigrationModule):
         source = self.params['host']
         if source is not None:
             self.require_compute_host(source)
-        servers = self._servers(source)
+        if self.params['settle_timeout'] < 0:
+            self.fail_json(msg='settle_timeout must be 0 or more seconds, got %d' % self.params['settle_timeout'])
+        servers, settled = self._settled_servers(source)
         hosts = self._hosts(services, servers, source)
         groups = self._counted(lambda: [dict(id=group.id, name=group.name, policy=group.policy,
                                              policies=getattr(group, 'policies', None), rules=group.rules,
@@ -328,7 +349,7 @@ class MigrationPlanModule(MigrationModule):
             plan = build_plan(records, hosts, groups, options)
         except PlanError as error:
             self.fail_json(msg=str(error))
-        self.exit_json(False, api_calls=self.api_calls, **plan)
+        self.exit_json(False, api_calls=self.api_calls, settled=settled, **plan)
 
     def _counted(self, listing):
         self.api_calls += 1
@@ -366,6 +387,26 @@ class MigrationPlanModule(MigrationModule):
                 seen.add(matches[0].id)
                 chosen.append(matches[0])
         return chosen
+
+    def _settled_servers(self, source):
+        """The servers once none is busy with a task, or settle_timeout is up; and what was waited for."""
+        timeout = self.params['settle_timeout']
+        servers = self._servers(source)
+        started = self._clock()
+        waited_for = {}
+        while True:
+            busy = [server for server in servers
+                    if busy_with_task(dict(status=server.status, task_state=server.task_state))]
+            remaining = timeout - (self._clock() - started)
+            if not busy or remaining <= 0:
+                break
+            for server in busy:
+                waited_for.setdefault(server.id, dict(id=server.id, name=server.name, status=server.status,
+                                                      task_state=server.task_state))
+            self._sleep(min(SETTLE_INTERVAL, remaining))
+            servers = self._servers(source)
+        return servers, dict(seconds=round(self._clock() - started, 1), servers=list(waited_for.values()),
+                             busy=[server.name for server in busy])
 
     def _ports(self, source_hosts):
         """Ports per server id, from one listing per source host of the ports bound there."""

@@ -14,6 +14,7 @@ when a test fails. The tests run in order and share the servers.
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -257,3 +258,65 @@ def test_a_long_drain_followed_for_a_thousand_rounds(cloud, lab_hosts, servers, 
     assert record["still_there"] == [], record
     assert all(host == "compute1" for name, (_s, host, _t) in where(cloud, alive).items() if name in on_compute2)
     assert (set(folder.iterdir()) if folder.is_dir() else set()) <= jobs_before, "async job files were left behind"
+
+
+def drain_until_killed(killed_when, run_timeout=900, **extra_vars):
+    """Run the drain and SIGKILL it, with everything it started, once ``killed_when()`` holds."""
+    extra_vars.setdefault("reason", REASON)
+    argv = [ANSIBLE_PLAYBOOK, "-i", "lab/hosts", PLAYBOOK, "-e", json.dumps(extra_vars)]
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(REPO / "lab" / "clouds.yaml"), OS_CLOUD="lab",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    output = LOGS / "test_drain.killed.out"
+    with open(output, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        try:
+            deadline = time.monotonic() + run_timeout
+            while not killed_when():
+                if process.poll() is not None:
+                    raise AssertionError(f"the drain ended (rc {process.returncode}) before it was killed: "
+                                         f"{output.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise AssertionError("the moment to kill the drain never came")
+                time.sleep(0.5)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=60)
+    return process.returncode
+
+
+def test_a_drain_killed_during_a_live_move_is_finished_by_the_rerun(cloud, lab_hosts, servers, tmp_path):
+    """Killed while a live move runs (a cancelled AWX job, a dead controller), the drain leaves the move to Nova,
+    which carries it on. The operator's re-run, started at once, waits for that move to end instead of finding the
+    server busy and failing, then moves the rest and finishes."""
+    alive = {name: server for name, server in servers.items() if name != BROKEN}
+    placed = where(cloud, alive)
+    assert placed[RUNNING[0]][1] == "compute1", placed
+    slow = cloud.compute.get_server(servers[RUNNING[0]].id)
+    # 2 MiB/s: the move lasts about half a minute, long enough to kill the drain in it and start the re-run.
+    lab_hosts["compute1"].run(f"virsh migrate-setspeed {slow.instance_name} --bandwidth 2")
+    report = tmp_path / "rerun.json"
+    try:
+        rc = drain_until_killed(lambda: cloud.compute.get_server(slow.id).status == "MIGRATING", host="compute1",
+                                target="compute2", concurrency=1)
+        assert rc == -signal.SIGKILL
+        in_flight = cloud.compute.get_server(slow.id)
+        assert (in_flight.status, in_flight.compute_host) == ("MIGRATING", "compute1")
+        run = drain(host="compute1", target="compute2", concurrency=1, report_file=str(report))
+    finally:
+        lab_hosts["compute1"].run(f"virsh migrate-setspeed {slow.instance_name} --bandwidth 8796093022207",
+                                  check=False)
+        osc("compute", "service", "set", "--enable", "compute1", "nova-compute")
+    MEASURED["drain re-run after a kill during a live move (playbook wall)"] = run.wall
+    assert run.rc == 0, run
+    assert (f"first for 1 server(s) busy with a task (a move an interrupted run started): {RUNNING[0]} ({slow.id}, "
+            f"MIGRATING, task migrating); all of them have ended.") in run.text, run
+    record = json.loads(report.read_text())
+    assert record["still_there"] == [], record
+    # The move the killed run started is Nova's, not the re-run's; the re-run moved what the killed one had not.
+    moved = {move["name"] for move in record["moves"] if move["moved"]}
+    assert RUNNING[0] not in moved and moved <= {RUNNING[1], STOPPED}, record
+    assert {name: state[:2] for name, state in where(cloud, alive).items()} == {
+        RUNNING[0]: ("ACTIVE", "compute2"), RUNNING[1]: ("ACTIVE", "compute2"), STOPPED: ("SHUTOFF", "compute2")}

@@ -244,8 +244,8 @@ def test_the_repaired_run_reboots_the_next_host_and_is_killed_after_draining_the
     assert all(status == "ACTIVE" and host in ("compute1", "compute2") for status, host in placed.values()), placed
     # What compute3 held when its drain began: its own server, whichever the scheduler sent it from compute1
     # in the first test, and whichever it sent it from compute2 in this run.
-    held = {name for name, (_, host) in placed_before.items() if host == "compute3"}
-    held |= {name for name, _, _, host in moves_of(state_file, "compute2") if host == "compute3"}
+    held = {name for name, (_status, host) in placed_before.items() if host == "compute3"}
+    held |= {move[0] for move in moves_of(state_file, "compute2") if move[3] == "compute3"}
     MOVED_OFF["compute3"] = sorted(move[0] for move in moves_of(state_file, "compute3"))
     assert MOVED_OFF["compute3"] == sorted(held), (placed_before, moves_of(state_file, "compute2"))
     # The kill may have landed as compute3's reboot began: the operator's re-run comes once the host is back (a

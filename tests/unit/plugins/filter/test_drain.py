@@ -128,3 +128,23 @@ def test_a_plan_that_cannot_finish_refuses_the_drain():
     assert refusal[0].startswith('Not draining compute1, nothing was changed: the plan finds 1 problem(s) and 1 '
                                  'server(s) with nowhere to go')
     assert refusal[1:] == ['no host can take servers', 's1 (s1): why s1']
+
+
+def test_the_line_says_which_moves_in_flight_were_waited_for():
+    settled = dict(seconds=31.5, servers=[dict(id='s9', name='web9', status='MIGRATING', task_state='migrating')],
+                   busy=[])
+    plan = drain.drain_plan([RUN], 'compute1', '', 2, reason='maintenance',
+                            migration_plan=dict(planned(('s1', 'live', None)), settled=settled))
+    assert plan['line'] == ('compute1 (disabled: maintenance): 1 server(s); 1 to live-migrate, 0 to cold-migrate, '
+                            '0 that cannot move; to hosts the scheduler chooses, 2 at a time. Waited 31.5 s first '
+                            'for 1 server(s) busy with a task (a move an interrupted run started): web9 (s9, '
+                            'MIGRATING, task migrating); all of them have ended.')
+
+
+def test_the_line_names_a_task_that_did_not_end():
+    settled = dict(seconds=60.0, servers=[dict(id='s4', name='busy', status='REBOOT', task_state='rebooting')],
+                   busy=['busy'])
+    migration_plan = dict(planned(('s4', 'skip', 'state')), settled=settled)
+    plan = drain.drain_plan([BUSY], 'compute1', '', 1, migration_plan=migration_plan)
+    assert plan['line'].endswith('Waited 60.0 s first for 1 server(s) busy with a task (a move an interrupted run '
+                                 'started): busy (s4, REBOOT, task rebooting); still busy: busy.')

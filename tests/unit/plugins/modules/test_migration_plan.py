@@ -225,3 +225,54 @@ def test_cloud_errors_are_translated(run_module, cloud3):
 
 def test_nova_config_drive_values():
     assert truthy('True') and truthy(True) and not truthy('') and not truthy(None)
+
+
+# -- moves and tasks already in progress -------------------------------------------
+
+def finish_after(cloud, server, listings, **body):
+    """The server's task ends (its body updated) once the servers were listed ``listings`` times."""
+    listed = []
+    servers = cloud.compute.servers
+
+    def counting(**query):
+        listed.append(query)
+        if len(listed) > listings:
+            cloud.compute.bodies[server.id].update(body)
+        return servers(**query)
+
+    cloud.compute.servers = counting
+    return listed
+
+
+def test_a_move_in_flight_is_waited_for_then_planned_as_it_ended(run_module, cloud3):
+    # A live migration a killed drain started: Nova carries it on, and it lands on compute2.
+    moving = add_server(cloud3, 'web1', status='MIGRATING', **{'OS-EXT-STS:task_state': 'migrating'})
+    add_server(cloud3, 'web2')
+    landed = {'OS-EXT-STS:task_state': None, 'OS-EXT-SRV-ATTR:host': 'compute2'}
+    listed = finish_after(cloud3, moving, 2, status='ACTIVE', **landed)
+    result = plan(run_module, host='compute1', settle_timeout=600)
+    assert 'failed' not in result, result
+    assert sorted(by_name(result)) == ['web2']
+    assert result['settled']['servers'] == [dict(id=moving.id, name='web1', status='MIGRATING',
+                                                 task_state='migrating')]
+    assert result['settled']['busy'] == []
+    assert result['settled']['seconds'] == 10.0
+    assert len(listed) == 3
+    assert cloud3.mutations() == []
+
+
+def test_a_task_that_does_not_end_in_time_is_planned_busy(run_module, cloud3):
+    add_server(cloud3, 'web1', status='MIGRATING', **{'OS-EXT-STS:task_state': 'migrating'})
+    result = plan(run_module, host='compute1', settle_timeout=12)
+    entry = by_name(result)['web1']
+    assert (entry['verdict'], entry['blocked_by']) == ('skip', 'state')
+    assert result['settled']['busy'] == ['web1']
+    assert result['settled']['seconds'] == 12.0
+
+
+def test_without_settle_timeout_nothing_is_waited_for(run_module, cloud3):
+    add_server(cloud3, 'web1', status='MIGRATING', **{'OS-EXT-STS:task_state': 'migrating'})
+    result = plan(run_module, host='compute1')
+    assert by_name(result)['web1']['verdict'] == 'skip'
+    assert result['settled'] == dict(seconds=0.0, servers=[], busy=['web1'])
+    assert cloud3.call_names().count('compute.servers') == 1
