@@ -10,7 +10,7 @@ Sections (each compares A, ours, with B, the usual tool, alternating A/B):
   cold    cold migration through the API: migrate.yml vs `openstack server migrate` + confirm
   manual  manual cold migration (migrate.yml cold_method=manual) vs plain rsync -a and scp -r
   create  playbooks/server.yml vs the same resources with openstack.cloud modules
-  drain   drain.yml of 6 servers, concurrency=1 vs concurrency=3
+  drain   drain.yml of 20, 5 and 1 servers, concurrency=1 vs concurrency=3 (per server as N grows)
   plan    migration_plan of 1,000 servers on 20 computes running Nova's fake virt driver (no A/B: a limit)
 
 The lab is shared: every use of it holds /run/lock/novaops-labuse.lock, one
@@ -50,7 +50,8 @@ COMPUTES = ("compute1", "compute2")
 INSTANCES = "/var/lib/nova/instances"
 PREFIX = "bench-"
 SECTIONS = ("site", "live", "cold", "manual", "create", "drain", "plan")
-# Two A/B pairs per section keep the whole bench near 35 min on 2 cores (drain alone ~9 min a pair).
+# Two A/B pairs per section: the drain takes ~20 min a pair (1, 5 and 20 servers, each serial and 3 at a time)
+# and the plan ~18 min, the other sections a few minutes each, on 2 cores.
 DEFAULT_REPEATS = 2
 
 # The playbooks name no cloud: openstacksdk takes the lab's from OS_CLOUD, whatever the caller's environment says.
@@ -675,7 +676,9 @@ def bench_create(lab, repeats):
 
 # -- section: drain -----------------------------------------------------------------------------
 
-DRAIN_SERVERS = 6
+# Drains of 1, 5 and 20 servers: the time per server as the drain grows, serial against 3 at a time.
+DRAIN_SIZES = (20, 5, 1)
+DRAIN_LIMIT = 0.5
 
 
 def foreign_servers(lab, host):
@@ -685,12 +688,12 @@ def foreign_servers(lab, host):
 
 
 def move_all_to(lab, servers, host):
-    """Live-migrate the servers back to `host` with the CLI, three at a time (not timed)."""
+    """Live-migrate the servers to `host` with the CLI, three at a time (not timed)."""
     pending = [server for server in servers if lab.host_of(server.id) != host]
     for batch_start in range(0, len(pending), 3):
         batch = pending[batch_start:batch_start + 3]
         processes = [subprocess.Popen([OPENSTACK, "--os-cloud", "lab", "server", "migrate", "--live-migration",
-                                       "--host", host, "--wait", server.name], env=ENV,
+                                       "--host", host, "--wait", server.id], env=ENV,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for server in batch]
         for process in processes:
             process.wait(timeout=900)
@@ -698,23 +701,66 @@ def move_all_to(lab, servers, host):
             lab.wait_settled(server.id, "ACTIVE", host)
 
 
-def drain_once(lab, servers, concurrency):
-    """Drain the compute that holds no one else's server, then put it back in service."""
+DRAIN_VCPU_RATIO = 16.0
+
+
+def vcpu_allocation_ratio(lab, ratio):
+    """Set the computes' VCPU allocation ratio in Placement; return what it was, per provider.
+
+    The lab's computes have 2 cores at Nova's ratio of 4: 8 one-vCPU servers each, fewer than the drain's 20.
+    Their nova.conf leaves cpu_allocation_ratio unset, so nova-compute keeps the ratio set in Placement."""
+    before = {}
+    for provider in lab.cloud.placement.resource_providers():
+        if provider.name not in COMPUTES:
+            continue
+        inventory = [entry for entry in lab.cloud.placement.resource_provider_inventories(provider)
+                     if entry.resource_class == "VCPU"][0]
+        before[provider.id] = inventory.allocation_ratio
+        wanted = ratio if isinstance(ratio, float) else ratio[provider.id]
+        # A PUT of the whole inventory record (openstacksdk's update sends only the changed fields: a 400).
+        body = dict(resource_provider_generation=inventory.resource_provider_generation, total=inventory.total,
+                    reserved=inventory.reserved, min_unit=inventory.min_unit, max_unit=inventory.max_unit,
+                    step_size=inventory.step_size, allocation_ratio=wanted)
+        response = lab.cloud.placement.put(f"/resource_providers/{provider.id}/inventories/VCPU", json=body)
+        if response.status_code != 200:
+            raise RuntimeError(f"Placement refused the VCPU ratio of {provider.name}: {response.status_code} "
+                               f"{response.text[:300]}")
+    return before
+
+
+def drain_host_for(lab, drained, others):
+    """The compute to drain: holds no one else's server, and needs the fewest untimed moves to hold exactly
+    `drained` (the other bench servers go to the other compute)."""
     hosts = [host for host in COMPUTES if not foreign_servers(lab, host)]
     if not hosts:
         raise RuntimeError("both computes hold servers that are not the bench's: a drain would move them")
-    host = hosts[0]
-    move_all_to(lab, servers, host)
+    placed = {server.id: lab.host_of(server.id) for server in list(drained) + list(others)}
+
+    def moves_needed(host):
+        return (sum(placed[server.id] != host for server in drained)
+                + sum(placed[server.id] == host for server in others))
+    return min(hosts, key=moves_needed)
+
+
+def drain_once(lab, drained, others, concurrency):
+    """Drain a compute holding exactly `drained` (moved there first, untimed), then put it back in service."""
+    host = drain_host_for(lab, drained, others)
+    move_all_to(lab, others, other_than(host))
+    move_all_to(lab, drained, host)
     try:
         run = playbook("playbooks/drain.yml", host=host, target=other_than(host), concurrency=concurrency)
     finally:
         playbook("playbooks/drain.yml", host=host, enable="true")
+    if run.rc != 0:
+        raise RuntimeError(f"drain of {host} ({len(drained)} servers, concurrency {concurrency}) failed: "
+                           f"{run.failures()}")
     return run
 
 
 def bench_drain(lab, repeats):
-    section = Section("drain", f"drain.yml of {DRAIN_SERVERS} ACTIVE servers: concurrency=1 vs concurrency=3")
-    names = [f"{PREFIX}drain-{number}" for number in range(1, DRAIN_SERVERS + 1)]
+    section = Section("drain", f"drain.yml of {', '.join(map(str, DRAIN_SIZES))} ACTIVE servers: concurrency=1 "
+                               "vs concurrency=3 (a sliding window of 3 move slots)")
+    names = [f"{PREFIX}drain-{number}" for number in range(1, max(DRAIN_SIZES) + 1)]
     # Nova runs one live migration per source host at a time by default; a drain's concurrency can only
     # help when the computes allow as many. Set for the section, back to Nova's default after it.
     with lab_lock("drain: computes allow 3 live migrations at once"):
@@ -723,30 +769,50 @@ def bench_drain(lab, repeats):
         lab.wait_computes_back(time.time())
     section.notes.append("the computes ran with nova's max_concurrent_live_migrations=3 "
                          "(novaops_libvirt_max_concurrent_live_migrations), set back to 1 afterwards")
+    quota = ratios = None
     try:
+        # 20 servers are more than the default quota of 10 instances, and than one compute's 8 vCPUs.
+        quota = admin_quota_unlimited(lab)
+        ratios = vcpu_allocation_ratio(lab, DRAIN_VCPU_RATIO)
+        section.notes.append(f"the computes' VCPU allocation ratio was {DRAIN_VCPU_RATIO:g} in Placement for the "
+                             "section (2 cores: room for 20 one-vCPU servers on one compute), set back afterwards")
         bench_drain_runs(lab, section, names, repeats)
     finally:
-        with lab_lock("drain: computes back to one live migration at a time"):
-            playbook("playbooks/site.yml", novaops_libvirt_max_concurrent_live_migrations=1)
-            lab.wait_computes_back(time.time())
-    section.compare("concurrency=3 / concurrency=1 wall time (medians)", "concurrency=3: wall time",
-                    "concurrency=1: wall time", "<= 0.5", 0.5)
+        try:
+            lab.delete_servers(f"^{re.escape(PREFIX)}drain-")
+        finally:
+            if ratios is not None:
+                vcpu_allocation_ratio(lab, ratios)
+            if quota is not None:
+                lab.cloud.set_compute_quotas(quota[0], **quota[1])
+            with lab_lock("drain: computes back to one live migration at a time"):
+                playbook("playbooks/site.yml", novaops_libvirt_max_concurrent_live_migrations=1)
+                lab.wait_computes_back(time.time())
+    for size in DRAIN_SIZES:
+        section.compare(f"{size} server(s): concurrency=3 / concurrency=1 wall time (medians)",
+                        f"{size} server(s), concurrency=3: wall time", f"{size} server(s), concurrency=1: wall time",
+                        f"<= {DRAIN_LIMIT}" if size == max(DRAIN_SIZES) else "(info)",
+                        DRAIN_LIMIT if size == max(DRAIN_SIZES) else float("inf"))
     return section
 
 
 def bench_drain_runs(lab, section, names, repeats):
     with lab_lock("drain: boot"):
+        boot_started = time.monotonic()
         servers = lab.boot(names, "compute1")
+        section.add("booting the servers (Nova, not compared)", time.monotonic() - boot_started)
     for repeat in range(repeats):
-        for concurrency in alternated(repeat, 1, 3):
-            with lab_lock(f"drain concurrency={concurrency} repeat {repeat + 1}"):
-                run = drain_once(lab, servers, concurrency)
-            section.add(f"concurrency={concurrency}: wall time", run.wall)
-            section.profile(f"concurrency={concurrency}", run)
-            section.add(f"concurrency={concurrency}: ansible start-up (launch to first task)", run.startup())
-            section.add(f"concurrency={concurrency}: the moves (slots made to the check after)",
-                        run.span(r"^Drain \| Make the move slots$",
-                                 r"^Look at what is still on the host$"))
+        for size in DRAIN_SIZES:
+            drained, others = servers[:size], servers[size:]
+            for concurrency in alternated(repeat, 1, 3):
+                with lab_lock(f"drain of {size} concurrency={concurrency} repeat {repeat + 1}"):
+                    run = drain_once(lab, drained, others, concurrency)
+                label = f"{size} server(s), concurrency={concurrency}"
+                section.add(f"{label}: wall time", run.wall)
+                section.add(f"{label}: seconds per server", run.wall / size)
+                section.profile(label, run)
+                section.add(f"{label}: the moves (slots made to the check after)",
+                            run.span(r"^Drain \| Make the move slots$", r"^Drain \| Look at what is still on the host$"))
 
 
 # -- section: plan ------------------------------------------------------------------------------
