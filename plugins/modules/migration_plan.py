@@ -391,22 +391,28 @@ class MigrationPlanModule(MigrationModule):
     def _settled_servers(self, source):
         """The servers once none is busy with a task, or settle_timeout is up; and what was waited for."""
         timeout = self.params['settle_timeout']
-        servers = self._servers(source)
-        started = self._clock()
         waited_for = {}
-        while True:
-            busy = [server for server in servers
+
+        def busy(servers):
+            return [server for server in servers
                     if busy_with_task(dict(status=server.status, task_state=server.task_state))]
-            remaining = timeout - (self._clock() - started)
-            if not busy or remaining <= 0:
-                break
-            for server in busy:
+
+        def settled_or_busy(servers):
+            still = busy(servers)
+            for server in still:
                 waited_for.setdefault(server.id, dict(id=server.id, name=server.name, status=server.status,
                                                       task_state=server.task_state))
-            self._sleep(min(SETTLE_INTERVAL, remaining))
-            servers = self._servers(source)
+            return 'BUSY' if still else 'SETTLED'
+
+        servers = self._servers(source)
+        started = self._clock()
+        if timeout > 0 and busy(servers):
+            first = [servers]
+            servers = self.wait_for(lambda: first.pop() if first else self._servers(source), ['SETTLED'],
+                                    what='the servers busy with a task', state_of=settled_or_busy, timeout=timeout,
+                                    interval=SETTLE_INTERVAL, on_timeout=lambda last: last)
         return servers, dict(seconds=round(self._clock() - started, 1), servers=list(waited_for.values()),
-                             busy=[server.name for server in busy])
+                             busy=[server.name for server in busy(servers)])
 
     def _ports(self, source_hosts):
         """Ports per server id, from one listing per source host of the ports bound there."""
