@@ -71,8 +71,11 @@ def settled_sentence(settled):
                'still busy: %s' % ', '.join(still) if still else 'all of them have ended'))
 
 
-def drain_jobs(launches, progress_files, host, batch_number=None):
-    """The background jobs of a drain for novaops.migration.follow_jobs, labelled by server."""
+def drain_jobs(launches, progress_files, host, batch_number=None, label=None):
+    """The background jobs of a drain for novaops.migration.follow_jobs, labelled by server.
+
+    ``label`` replaces "drain of HOST" at the head of each job's label (a maintenance's move back).
+    """
     files = {}
     for entry in progress_files or []:
         if entry.get('path') and entry.get('item'):
@@ -83,8 +86,8 @@ def drain_jobs(launches, progress_files, host, batch_number=None):
             continue
         server = launch.get('item') or {}
         batch = ', batch %s' % batch_number if batch_number is not None else ''
-        job = dict(jid=launch['ansible_job_id'], label='drain of %s%s, %s (%s)' % (
-            host, batch, server.get('name'), server.get('drain_mode')))
+        job = dict(jid=launch['ansible_job_id'], label='%s%s, %s (%s)' % (
+            label or 'drain of %s' % host, batch, server.get('name'), server.get('drain_mode')))
         if files.get(server.get('id')):
             job['progress_file'] = files[server.get('id')]
         jobs.append(job)
@@ -103,7 +106,11 @@ def slot_wait(count, concurrency, per_move):
 
 
 def drain_outcomes(results, launches, host, target, check_mode=False):
-    """How each move of a batch ended: id, name, mode, moved, msg, line, and the module's result."""
+    """How each move of a batch ended: id, name, mode, moved, msg, line, source_host and the module's result.
+
+    A move's source is ``host`` unless its server names its own ``source_host`` (a move back, from wherever the
+    drain had sent it).
+    """
     servers = [launch.get('item') or {} for launch in launches or []
                if not launch.get('skipped') and (check_mode or launch.get('ansible_job_id'))]
     ended = list(launches or []) if check_mode else list(results or [])
@@ -111,8 +118,9 @@ def drain_outcomes(results, launches, host, target, check_mode=False):
     outcomes = []
     for server, result in zip(servers, ended):
         mode = server.get('drain_mode')
+        source = server.get('source_host') or host
         moved = not result.get('failed') and 'msg' not in result and result.get('server') is not None
-        head = '%s (%s): %s migration %s -> ' % (server.get('name'), server.get('id'), mode, host)
+        head = '%s (%s): %s migration %s -> ' % (server.get('name'), server.get('id'), mode, source)
         if check_mode:
             line = head + '%s (check mode)' % (target or 'a host the scheduler chooses')
         else:
@@ -121,7 +129,7 @@ def drain_outcomes(results, launches, host, target, check_mode=False):
                                                   landed.get('status', '?'))
         outcomes.append(dict(id=server.get('id'), name=server.get('name'), mode=mode, moved=moved,
                              msg=result.get('msg', '') if not moved else '', line=line,
-                             source_host=host, result=result))
+                             source_host=source, result=result))
     return outcomes
 
 

@@ -4,20 +4,22 @@
 
 """Rolling maintenance's decisions, state and report (playbooks/maintenance.yml).
 
-One host at a time goes through the phases drained -> maintained -> done: its
-servers moved off (the drain, with the plan), the operator's tasks run on it
-(an upgrade, a reboot), then it is back in service once its nova-compute
-reports again and libvirt listens. The phases reached are kept in a state
-file, so a run that was interrupted or stopped at a host that did not come
-back resumes there: a host done is skipped, a host maintained is not
-maintained again.
+One host at a time goes through the phases drained -> maintained -> enabled
+-> done: its servers moved off (the drain, with the plan), the operator's
+tasks run on it (an upgrade, a reboot), it is back in service once its
+nova-compute reports again and libvirt listens, and (move_back) the servers
+its drain moved off are moved back to it. The phases reached are kept in a
+state file, so a run that was interrupted or stopped at a host that did not
+come back resumes there: a host done is skipped, a host maintained is not
+maintained again, a host enabled is not drained again (that would undo the
+servers already moved back) but only gets the rest of its servers back.
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-PHASES = ('drained', 'maintained', 'done')
+PHASES = ('drained', 'maintained', 'enabled', 'done')
 
 
 def _phases(state):
@@ -52,8 +54,9 @@ def maintenance_order(hosts, state=None):
     return dict(pending=pending, done=done, line=line)
 
 
-def maintenance_state(state, host, phase, at, record=None):
-    """The state with ``host`` at ``phase`` (a timestamp ``at``, the host's record of what moved)."""
+def maintenance_state(state, host, phase, at, record=None, move_back=None):
+    """The state with ``host`` at ``phase`` (a timestamp ``at``, the records of what its drain moved off and of
+    what was moved back)."""
     if phase not in PHASES:
         raise AnsibleFilterError("unknown maintenance phase %r (known: %s)" % (phase, ', '.join(PHASES)))
     _phases(state)
@@ -62,16 +65,90 @@ def maintenance_state(state, host, phase, at, record=None):
     entry.setdefault('since', at)
     if record is not None:
         entry['drain'] = record
+    if move_back is not None:
+        entry['move_back'] = move_back
     hosts[host] = entry
     return dict(playbook='maintenance', hosts=hosts)
 
 
-def maintenance_drain_settings(settings, host):
-    """The drain's settings (novaops_drain) for one host of the maintenance."""
-    return dict(host=host, target='', concurrency=settings['concurrency'], reason=settings['reason'], enable=False,
+def maintenance_drain_settings(settings, host, target=''):
+    """The drain's settings (novaops_drain) for one host of the maintenance (``target``: its move back)."""
+    return dict(host=host, target=target, concurrency=settings['concurrency'], reason=settings['reason'], enable=False,
                 move_timeout=settings['move_timeout'], on_timeout=settings['on_timeout'],
                 progress_interval=settings['progress_interval'], fallback=settings['fallback'],
                 grace=settings['grace'])
+
+
+def move_back_candidates(moves, servers, host, check_mode=False):
+    """Which servers the host's drain moved off go back to it: the ids to plan, those back already, those gone.
+
+    ``moves`` is the drain's record of the host (kept in the state file), ``servers`` the cloud's servers now
+    (novaops.migration.server_info). In check mode nothing moved off: the servers the drain would move are still
+    on the host and would come back.
+    """
+    moved_off = [move for move in moves or [] if move.get('moved')]
+    now = dict((server.get('id'), server) for server in servers or [])
+    ids, back, gone = [], [], []
+    for move in moved_off:
+        server = now.get(move.get('id'))
+        if server is None:
+            gone.append(move.get('name'))
+        elif (server.get('compute_host') or server.get('host')) == host:
+            back.append(move.get('name'))
+        else:
+            ids.append(move.get('id'))
+    names = ', '.join(move.get('name') for move in moved_off)
+    if not moved_off:
+        line = '%s: its drain moved no server off, none to move back.' % host
+    elif check_mode:
+        line = '%s (check mode): the %d server(s) its drain would move off (%s) would be moved back.' % (
+            host, len(moved_off), names)
+    elif not ids:
+        line = '%s: none of the %d server(s) its drain moved off to move back' % (host, len(moved_off))
+    else:
+        line = '%s: moving back the %d server(s) its drain moved off (%s)' % (
+            host, len(ids), ', '.join(move.get('name') for move in moved_off if move.get('id') in ids))
+    if moved_off and not check_mode:
+        line += ''.join('; %s: %s' % (what, ', '.join(listed)) for what, listed in
+                        (('back already', back), ('deleted since', gone)) if listed) + '.'
+    return dict(ids=ids, back=back, gone=gone, line=line)
+
+
+def _stays(server, why):
+    return '%s (%s) stays on %s: %s' % (server.get('name'), server.get('id'), server.get('source_host'), why)
+
+
+def move_back_plan(migration_plan, host):
+    """The moves back the plan allows (as the drain's moves: drain_mode, source_host) and why the others stay."""
+    movable, staying = [], []
+    for entry in (migration_plan or {}).get('servers') or []:
+        if entry.get('verdict') in ('live', 'cold') and entry.get('target') == host:
+            movable.append(dict(id=entry.get('id'), name=entry.get('name'), status=entry.get('status'),
+                                drain_mode=entry['verdict'], source_host=entry.get('source_host')))
+        else:
+            staying.append(_stays(entry, '; '.join(entry.get('reasons') or []) or 'the plan keeps it'))
+    return dict(movable=movable, staying=staying)
+
+
+def move_back_report(outcomes, candidates, plan, host, elapsed, check_mode=False):
+    """What the move back did: lines, and the record kept in the state file and the maintenance's report."""
+    outcomes = list(outcomes or [])
+    moved = [outcome for outcome in outcomes if outcome.get('moved')]
+    failed = [_stays(outcome, outcome.get('msg')) for outcome in outcomes if not outcome.get('moved')]
+    staying = failed + list((plan or {}).get('staying') or [])
+    lines = ['Move back to %s%s: %d server(s) %s, %d stay elsewhere, %s s.' % (
+        host, ' (check mode)' if check_mode else '', len(moved), 'would move back' if check_mode else 'moved back',
+        len(staying), elapsed)] + [outcome.get('line') for outcome in moved] + staying
+    record = dict(host=host, elapsed=elapsed, check_mode=bool(check_mode),
+                  moves=[dict(id=outcome.get('id'), name=outcome.get('name'), mode=outcome.get('mode'),
+                              moved=bool(outcome.get('moved')), msg=outcome.get('msg', ''),
+                              source_host=outcome.get('source_host'),
+                              host=((outcome.get('result') or {}).get('server') or {}).get('host')
+                              if outcome.get('moved') else None,
+                              duration=(outcome.get('result') or {}).get('duration')) for outcome in outcomes],
+                  staying=staying, back_already=list((candidates or {}).get('back') or []),
+                  gone=list((candidates or {}).get('gone') or []))
+    return dict(lines=lines, record=record)
 
 
 def maintenance_report(state, hosts, elapsed, stopped_at=None):
@@ -84,17 +161,24 @@ def maintenance_report(state, hosts, elapsed, stopped_at=None):
     for host in hosts:
         entry = entries.get(host) or {}
         moves = (entry.get('drain') or {}).get('moves') or []
-        lines.append('%s: %s%s' % (host, phases.get(host) or 'not started', '; %d server(s) moved off (%s)' % (
+        moved_back = [move for move in (entry.get('move_back') or {}).get('moves') or [] if move.get('moved')]
+        lines.append('%s: %s%s%s' % (host, phases.get(host) or 'not started', '; %d server(s) moved off (%s)' % (
             len(moves), ', '.join('%s -> %s' % (move.get('name'), move.get('host')) for move in moves))
-            if moves else ''))
+            if moves else '', '; %d moved back (%s)' % (len(moved_back), ', '.join(
+                '%s <- %s' % (move.get('name'), move.get('source_host')) for move in moved_back))
+            if moved_back else ''))
     record = dict(playbook='maintenance', hosts=list(hosts), elapsed=elapsed, stopped_at=stopped_at,
                   phases=dict((host, phases.get(host)) for host in hosts),
                   moves=dict((host, ((entries.get(host) or {}).get('drain') or {}).get('moves') or [])
-                             for host in hosts))
+                             for host in hosts),
+                  moved_back=dict((host, ((entries.get(host) or {}).get('move_back') or {}).get('moves') or [])
+                                  for host in hosts))
     return dict(lines=lines, record=record)
 
 
 class FilterModule(object):
     def filters(self):
         return dict(maintenance_order=maintenance_order, maintenance_state=maintenance_state,
-                    maintenance_drain_settings=maintenance_drain_settings, maintenance_report=maintenance_report)
+                    maintenance_drain_settings=maintenance_drain_settings, maintenance_report=maintenance_report,
+                    move_back_candidates=move_back_candidates, move_back_plan=move_back_plan,
+                    move_back_report=move_back_report)

@@ -214,6 +214,7 @@ _MAINTENANCE = (
     ('move_timeout', lambda name, value: positive_number(name, value, integer=True), DEFAULT_MIGRATION_TIMEOUT),
     ('on_timeout', lambda name, value: choice(name, value, ('abort', 'force_complete', 'fail')), 'abort'),
     ('progress_interval', positive_number, 5),
+    ('move_back', strict_bool, False),
 )
 
 PLAYBOOK_SETTINGS = dict(migrate=_MIGRATE, drain=_DRAIN, evacuate=_EVACUATE, maintenance=_MAINTENANCE)

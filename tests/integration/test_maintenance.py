@@ -12,6 +12,8 @@ the other integration tests). One running server on each compute:
    job would end it) once compute3 is drained.
 3. The same command again resumes at compute3: drained again (nothing left to move), rebooted, put back.
 4. A fourth run changes nothing.
+5. compute1 and compute2 maintained again (no step, a state file of its own) with move_back=true: each host's
+   servers leave it for its maintenance and come back once it is in service, so every server ends where it was.
 
 Every server created here is deleted at the end, and every compute enabled with nova-compute running, even when
 a test fails. The tests run in order and share the servers and the state file.
@@ -280,3 +282,30 @@ def test_a_finished_maintenance_changes_nothing(cloud, servers, state_file):
     assert run.rc == 0, run
     assert run.changed == 0, run
     assert "compute1, compute2, compute3 done already (state file), none to go" in run.text, run
+
+
+def test_a_maintenance_with_move_back_leaves_every_server_where_it_was(cloud, servers, tmp_path):
+    placed_before = where(cloud, servers)
+    held = {host: sorted(name for name, (_status, where_now) in placed_before.items() if where_now == host)
+            for host in ("compute1", "compute2")}
+    # Test 3 left compute3 empty: the three servers are on compute1 and compute2, so something moves.
+    assert held["compute1"] or held["compute2"], placed_before
+    state_file = tmp_path / "state.json"
+    report_file = tmp_path / "report.json"
+    run = maintain(hosts="compute1,compute2", move_back=True, state_file=str(state_file),
+                   report_file=str(report_file), progress_interval=2)
+    MEASURED["maintenance of compute1, compute2 with move back (s)"] = run.wall
+    assert run.rc == 0, run
+    assert where(cloud, servers) == placed_before
+    state = json.loads(state_file.read_text())
+    report = json.loads(report_file.read_text())
+    for host in ("compute1", "compute2"):
+        entry = state["hosts"][host]
+        assert entry["phase"] == "done", state
+        moved_off = sorted(move["name"] for move in entry["drain"]["moves"] if move["moved"])
+        moved_back = sorted(move["name"] for move in entry["move_back"]["moves"] if move["moved"])
+        assert moved_off == moved_back == held[host], state
+        assert all(move["host"] == host for move in entry["move_back"]["moves"]), state
+        assert sorted(move["name"] for move in report["moved_back"][host]) == held[host], report
+        assert f"Move back to {host}: {len(held[host])} server(s) moved back, 0 stay elsewhere" in run.text, run
+        assert compute_service(cloud, host).status == "enabled"

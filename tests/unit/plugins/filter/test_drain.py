@@ -148,3 +148,17 @@ def test_the_line_names_a_task_that_did_not_end():
     plan = drain.drain_plan([BUSY], 'compute1', '', 1, migration_plan=migration_plan)
     assert plan['line'].endswith('Waited 60.0 s first for 1 server(s) busy with a task (a move an interrupted run '
                                  'started): busy (s4, REBOOT, task rebooting); still busy: busy.')
+
+
+def test_moves_back_name_each_server_s_own_source():
+    """A move back starts from wherever each server went: the jobs, the lines and the outcomes say so."""
+    back = [dict(ansible_job_id='j1', item=dict(RUN, drain_mode='live', source_host='compute2')),
+            dict(ansible_job_id='j2', item=dict(OFF, drain_mode='cold', source_host='compute3'))]
+    jobs = drain.drain_jobs(back, [], 'compute1', label='move back to compute1')
+    assert [job['label'] for job in jobs] == ['move back to compute1, run1 (live)',
+                                              'move back to compute1, off1 (cold)']
+    results = [dict(server=dict(host='compute1', status='ACTIVE'), duration=8.0),
+               dict(server=dict(host='compute1', status='SHUTOFF'), duration=20.0)]
+    outcomes = drain.drain_outcomes(results, back, 'compute1', 'compute1')
+    assert [outcome['source_host'] for outcome in outcomes] == ['compute2', 'compute3']
+    assert outcomes[1]['line'] == 'off1 (s2): cold migration compute3 -> compute1 in 20.0 s, now SHUTOFF'

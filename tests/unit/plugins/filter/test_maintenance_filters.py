@@ -56,6 +56,7 @@ def test_the_drain_settings_of_a_host():
     assert maintenance.maintenance_drain_settings(settings, 'compute2') == dict(
         host='compute2', target='', concurrency=3, reason='upgrade', enable=False, move_timeout=600,
         on_timeout='abort', progress_interval=2, fallback='cold', grace=300)
+    assert maintenance.maintenance_drain_settings(settings, 'compute2', 'compute2')['target'] == 'compute2'
 
 
 def test_the_report_says_each_host_s_phase_and_moves():
@@ -72,3 +73,103 @@ def test_the_report_says_each_host_s_phase_and_moves():
     assert report['record']['phases'] == dict(compute1='done', compute2='drained', compute3=None)
     assert report['record']['moves']['compute1'] == [dict(name='web1', host='compute2')]
     assert report['record']['stopped_at'] == 'compute2'
+
+
+def test_a_host_put_back_in_service_resumes_at_moving_its_servers_back():
+    state = maintenance.maintenance_state({}, 'compute1', 'enabled', 10.0)
+    order = maintenance.maintenance_order(HOSTS, state)
+    assert order['pending'][0] == dict(host='compute1', phase='enabled')
+    assert order['line'].endswith('compute1 resumes after the phase enabled.')
+
+
+def test_the_state_keeps_what_moved_back():
+    moved_back = dict(moves=[dict(name='web1', host='compute1', moved=True)])
+    state = maintenance.maintenance_state({}, 'compute1', 'done', 30.0, move_back=moved_back)
+    assert state['hosts']['compute1']['move_back'] == moved_back
+
+
+MOVED_OFF = [dict(id='s1', name='web1', mode='live', moved=True, host='compute2'),
+             dict(id='s2', name='db1', mode='cold', moved=True, host='compute3'),
+             dict(id='s3', name='old', mode='live', moved=True, host='compute2'),
+             dict(id='s4', name='back', mode='live', moved=True, host='compute3'),
+             dict(id='s5', name='failed', mode='live', moved=False, host='compute1')]
+NOW = [dict(id='s1', name='web1', status='ACTIVE', compute_host='compute2'),
+       dict(id='s2', name='db1', status='SHUTOFF', compute_host='compute3'),
+       dict(id='s4', name='back', status='ACTIVE', compute_host='compute1'),
+       dict(id='s9', name='other', status='ACTIVE', compute_host='compute2')]
+
+
+def test_move_back_candidates_are_the_servers_the_drain_moved_off_and_still_elsewhere():
+    candidates = maintenance.move_back_candidates(MOVED_OFF, NOW, 'compute1')
+    assert candidates['ids'] == ['s1', 's2']
+    assert candidates['back'] == ['back'] and candidates['gone'] == ['old']
+    assert candidates['line'] == ('compute1: moving back the 2 server(s) its drain moved off (web1, db1); '
+                                  'back already: back; deleted since: old.')
+
+
+def test_a_resumed_move_back_finds_the_servers_back_already():
+    now = [dict(server, compute_host='compute1') for server in NOW]
+    candidates = maintenance.move_back_candidates(MOVED_OFF[:2], now, 'compute1')
+    assert candidates['ids'] == [] and candidates['back'] == ['web1', 'db1']
+    assert candidates['line'] == ('compute1: none of the 2 server(s) its drain moved off to move back; '
+                                  'back already: web1, db1.')
+
+
+def test_move_back_candidates_when_nothing_moved_off():
+    candidates = maintenance.move_back_candidates([], NOW, 'compute1')
+    assert candidates['ids'] == []
+    assert candidates['line'] == 'compute1: its drain moved no server off, none to move back.'
+
+
+def test_in_check_mode_the_servers_still_on_the_host_would_be_moved_back():
+    """Check mode moved nothing off: what the drain would move is what would come back."""
+    still_there = [dict(server, compute_host='compute1') for server in NOW[:2]]
+    candidates = maintenance.move_back_candidates(MOVED_OFF[:2], still_there, 'compute1', check_mode=True)
+    assert candidates['ids'] == [] and candidates['back'] == ['web1', 'db1']
+    assert candidates['line'] == ('compute1 (check mode): the 2 server(s) its drain would move off (web1, db1) '
+                                  'would be moved back.')
+
+
+def test_the_move_back_plan_moves_what_the_plan_allows_and_says_why_the_others_stay():
+    plan = dict(servers=[
+        dict(id='s1', name='web1', status='ACTIVE', source_host='compute2', verdict='live', target='compute1'),
+        dict(id='s2', name='db1', status='SHUTOFF', source_host='compute3', verdict='skip',
+             reasons=['no room on compute1: VCPU 1 needed, 0 free'])])
+    back = maintenance.move_back_plan(plan, 'compute1')
+    assert back['movable'] == [dict(id='s1', name='web1', status='ACTIVE', drain_mode='live',
+                                    source_host='compute2')]
+    assert back['staying'] == ['db1 (s2) stays on compute3: no room on compute1: VCPU 1 needed, 0 free']
+
+
+def test_the_move_back_report():
+    outcomes = [dict(id='s1', name='web1', mode='live', moved=True, msg='', source_host='compute2',
+                     line='web1 (s1): live migration compute2 -> compute1 in 8.0 s, now ACTIVE',
+                     result=dict(server=dict(host='compute1'), duration=8.0)),
+                dict(id='s2', name='db1', mode='cold', moved=False, msg='cold migration failed: boom',
+                     source_host='compute3', line='x', result=dict(failed=True, msg='cold migration failed: boom'))]
+    candidates = maintenance.move_back_candidates(MOVED_OFF, NOW, 'compute1')
+    report = maintenance.move_back_report(outcomes, candidates, dict(staying=['x (s7) stays on compute2: locked']),
+                                          'compute1', 31.5)
+    assert report['lines'] == [
+        'Move back to compute1: 1 server(s) moved back, 2 stay elsewhere, 31.5 s.',
+        'web1 (s1): live migration compute2 -> compute1 in 8.0 s, now ACTIVE',
+        'db1 (s2) stays on compute3: cold migration failed: boom',
+        'x (s7) stays on compute2: locked']
+    assert report['record']['moves'] == [
+        dict(id='s1', name='web1', mode='live', moved=True, msg='', source_host='compute2', host='compute1',
+             duration=8.0),
+        dict(id='s2', name='db1', mode='cold', moved=False, msg='cold migration failed: boom', source_host='compute3',
+             host=None, duration=None)]
+    assert report['record']['back_already'] == ['back'] and report['record']['gone'] == ['old']
+
+
+def test_the_report_counts_the_servers_moved_back():
+    state = maintenance.maintenance_state({}, 'compute1', 'drained', 1.0,
+                                          dict(moves=[dict(name='web1', host='compute2', moved=True)]))
+    state = maintenance.maintenance_state(state, 'compute1', 'done', 9.0, move_back=dict(
+        moves=[dict(name='web1', source_host='compute2', host='compute1', moved=True)]))
+    report = maintenance.maintenance_report(state, ['compute1'], 9.0)
+    assert report['lines'][1] == ('compute1: done; 1 server(s) moved off (web1 -> compute2); '
+                                  '1 moved back (web1 <- compute2)')
+    assert report['record']['moved_back'] == dict(compute1=[dict(name='web1', source_host='compute2',
+                                                                 host='compute1', moved=True)])

@@ -125,6 +125,10 @@ def test_maintenance_settings():
     assert settings['hosts'] == ['compute1', 'compute2']
     assert settings['state_file'] == '' and settings['maintenance_tasks'] == '' and settings['fallback'] == 'none'
     assert read_settings('maintenance', dict(hosts=['compute2']))['hosts'] == ['compute2']
+    assert settings['move_back'] is False
+    assert read_settings('maintenance', dict(hosts='compute1', move_back='true'))['move_back'] is True
+    with pytest.raises(SettingsError, match='move_back'):
+        read_settings('maintenance', dict(hosts='compute1', move_back='sometimes'))
     with pytest.raises(SettingsError) as error:
         read_settings('maintenance', dict(hosts='compute1,compute1,', state_file='state.json'))
     assert 'empty host name' in str(error.value) and 'state_file must be an absolute path' in str(error.value)
