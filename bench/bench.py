@@ -742,19 +742,42 @@ def drain_host_for(lab, drained, others):
     return min(hosts, key=moves_needed)
 
 
+def cpu_jiffies():
+    """(busy, total) jiffies of all the machine's cores since boot, from /proc/stat (the lab's hosts included)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is counted in user already).
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])
+    return total - idle, total
+
+
+def busy_share(before, after):
+    """The share of the machine's CPU time that was busy between two cpu_jiffies() readings."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
 def drain_once(lab, drained, others, concurrency):
-    """Drain a compute holding exactly `drained` (moved there first, untimed), then put it back in service."""
+    """Drain a compute holding exactly `drained` (moved there first, untimed), then put it back in service.
+
+    Returns the run and the share of the machine's CPU that was busy during it: with 2 cores shared by the
+    controller's services, both computes and their QEMU guests, that share says whether more moves at once
+    can still go faster.
+    """
     host = drain_host_for(lab, drained, others)
     move_all_to(lab, others, other_than(host))
     move_all_to(lab, drained, host)
     try:
+        before = cpu_jiffies()
         run = playbook("playbooks/drain.yml", host=host, target=other_than(host), concurrency=concurrency)
+        busy = busy_share(before, cpu_jiffies())
     finally:
         playbook("playbooks/drain.yml", host=host, enable="true")
     if run.rc != 0:
         raise RuntimeError(f"drain of {host} ({len(drained)} servers, concurrency {concurrency}) failed: "
                            f"{run.failures()}")
-    return run
+    return run, busy
 
 
 def bench_drain(lab, repeats):
@@ -806,9 +829,10 @@ def bench_drain_runs(lab, section, names, repeats):
             drained, others = servers[:size], servers[size:]
             for concurrency in alternated(repeat, 1, 3):
                 with lab_lock(f"drain of {size} concurrency={concurrency} repeat {repeat + 1}"):
-                    run = drain_once(lab, drained, others, concurrency)
+                    run, busy = drain_once(lab, drained, others, concurrency)
                 label = f"{size} server(s), concurrency={concurrency}"
                 section.add(f"{label}: wall time", run.wall)
+                section.add(f"{label}: CPU busy, % of all cores (not seconds)", 100 * busy)
                 section.add(f"{label}: seconds per server", run.wall / size)
                 section.profile(label, run)
                 section.add(f"{label}: the moves (slots made to the check after)",
