@@ -16,7 +16,7 @@ import json
 
 from ansible_collections.novaops.migration.plugins.module_utils.move_slots import MoveSlot, SlotError
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
-    NovaopsModule, sdk_exceptions,
+    ModuleFailure, NovaopsModule, sdk_exceptions,
 )
 from ansible_collections.novaops.migration.plugins.module_utils.servers import fault_message, port_summary
 
@@ -248,7 +248,7 @@ class MigrationModule(NovaopsModule):
             slot = MoveSlot(directory, self.params['slots'])
             slot.acquire(self.params['slot_timeout'], on_wait=self._record_waiting_for_slot)
         except SlotError as error:
-            self.fail_json(msg='%s; nothing was asked of Nova for %s.' % (error, self.params.get('server')))
+            raise ModuleFailure(msg='%s; nothing was asked of Nova for %s.' % (error, self.params.get('server')))
         self.move_slot = slot
         return slot
 
@@ -295,7 +295,7 @@ class MigrationModule(NovaopsModule):
     def require_compute_host(self, host):
         service = self.compute_service(host)
         if service is None:
-            self.fail_json(msg=self.unknown_host_message(host))
+            raise ModuleFailure(msg=self.unknown_host_message(host))
         return service
 
     def migration_records(self, server_id, migration_types=None):

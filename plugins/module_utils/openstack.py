@@ -150,6 +150,20 @@ def installed_openstacksdk_version():
         return None
 
 
+class ModuleFailure(Exception):
+    """Ends the task failed with ``msg`` and the other fields of the result.
+
+    A module's helpers raise it; only the entry point turns it into fail_json, so
+    every way out of a module goes through one place (and a helper can be tested
+    by the exception it raises).
+    """
+
+    def __init__(self, msg, **result):
+        super(ModuleFailure, self).__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
 class NovaopsModule(object):
     """Base of every module: subclasses set the class attributes and write run()."""
 
@@ -181,9 +195,11 @@ class NovaopsModule(object):
     # Entry point
     # ------------------------------------------------------------------
     def __call__(self):
-        self._require_openstacksdk()
         try:
+            self._require_openstacksdk()
             self.run()
+        except ModuleFailure as failure:
+            self.fail_json(msg=failure.msg, **failure.result)
         except (sdk_exceptions.SDKException, ksa_exceptions.ClientException) as error:
             self.fail_json(msg=self.explain_error(error), exception=traceback.format_exc())
         # run() normally exits itself; reaching here means nothing to report.
@@ -194,11 +210,11 @@ class NovaopsModule(object):
 
     def _require_openstacksdk(self):
         if OPENSTACKSDK_IMPORT_ERROR is not None:
-            self.fail_json(msg=missing_required_lib('openstacksdk'), exception=OPENSTACKSDK_IMPORT_ERROR)
+            raise ModuleFailure(msg=missing_required_lib('openstacksdk'), exception=OPENSTACKSDK_IMPORT_ERROR)
         installed = installed_openstacksdk_version()
         if installed is not None and LooseVersion(installed) < LooseVersion(MIN_OPENSTACKSDK_VERSION):
-            self.fail_json(msg='openstacksdk %s is installed; this module needs openstacksdk >= %s'
-                               % (installed, MIN_OPENSTACKSDK_VERSION))
+            raise ModuleFailure(msg='openstacksdk %s is installed; this module needs openstacksdk >= %s'
+                                    % (installed, MIN_OPENSTACKSDK_VERSION))
 
     # ------------------------------------------------------------------
     # Connection
@@ -224,9 +240,9 @@ class NovaopsModule(object):
             # With a path and no stream, openstacksdk logs to the file only: nothing reaches the module's output.
             openstack.enable_logging(debug=debug, http_debug=debug, path=path)
         except (IOError, OSError) as error:
-            self.fail_json(msg='cannot write the openstacksdk log to %s: %s. Point sdk_log_path at a file in a '
-                               'directory that exists and that the user running the module may write to.'
-                               % (path, to_text(error)))
+            raise ModuleFailure(msg='cannot write the openstacksdk log to %s: %s. Point sdk_log_path at a file in a '
+                                    'directory that exists and that the user running the module may write to.'
+                                    % (path, to_text(error)))
 
     def _connect(self):
         self._enable_sdk_logging()
@@ -244,17 +260,18 @@ class NovaopsModule(object):
                 config.update(overrides)
                 return openstack.connect(app_name=APP_NAME, load_yaml_config=False, load_envvars=False, **config)
             if cloud is not None and not isinstance(cloud, str):
-                self.fail_json(msg='cloud must be the name of a cloud in clouds.yaml or a dict defining one, got %s'
-                                   % type(cloud).__name__)
+                raise ModuleFailure(
+                    msg='cloud must be the name of a cloud in clouds.yaml or a dict defining one, got %s'
+                        % type(cloud).__name__)
             return openstack.connect(cloud=cloud, app_name=APP_NAME, **overrides)
         except sdk_exceptions.ConfigException as error:
             # Without the cloud option, openstacksdk took the name from OS_CLOUD.
             named = cloud if isinstance(cloud, str) else (self._cloud_from_environment() if cloud is None else None)
             if named and 'not found' in to_text(error):
-                self.fail_json(msg=self._describe_unknown_cloud(named, from_environment=cloud is None))
-            self.fail_json(msg='cannot build the OpenStack connection: %s' % to_text(error))
+                raise ModuleFailure(msg=self._describe_unknown_cloud(named, from_environment=cloud is None))
+            raise ModuleFailure(msg='cannot build the OpenStack connection: %s' % to_text(error))
         except ksa_exceptions.ClientException as error:
-            self.fail_json(msg='cannot build the OpenStack connection: %s' % self.explain_error(error))
+            raise ModuleFailure(msg='cannot build the OpenStack connection: %s' % self.explain_error(error))
 
     @staticmethod
     def _cloud_from_environment():
@@ -335,7 +352,8 @@ class NovaopsModule(object):
             return ('cloud %s is missing authentication settings: %s. Define them in clouds.yaml or pass auth.'
                     % (cloud, text))
         if isinstance(error, sdk_exceptions.ForbiddenException) or status == 403:
-            return 'cloud %s refused the request (HTTP 403, policy): %s. This usually needs an admin role.' % (cloud, text)
+            return ('cloud %s refused the request (HTTP 403, policy): %s. This usually needs an admin role.'
+                    % (cloud, text))
         if isinstance(error, sdk_exceptions.HttpException):
             request_id = getattr(error, 'request_id', None)
             return '%s (HTTP %s%s)' % (text, status, ', request id %s' % request_id if request_id else '')
@@ -361,10 +379,10 @@ class NovaopsModule(object):
             result['diff'] = diff
         self.ansible.exit_json(changed=changed, **result)
 
-    def exit_if_check_mode(self, changed, diff=None, **result):
-        """In check mode, stop before acting and report the predicted outcome."""
-        if self.check_mode:
-            self.exit_json(changed, diff=diff, **result)
+    @staticmethod
+    def outcome(changed, diff=None, **result):
+        """What run() exits with (``self.exit_json(**outcome)``): a helper returns it, only run() exits."""
+        return dict(result, changed=changed, diff=diff)
 
     # ------------------------------------------------------------------
     # Lookups
@@ -399,12 +417,13 @@ class NovaopsModule(object):
             if name_or_id in (resource.name, resource.id):
                 matches[resource.id] = resource
         if len(matches) > 1:
-            self.fail_json(msg="%d %ss are named '%s' (ids: %s); names are not unique, use the id of the one you mean."
-                               % (len(matches), kind, name_or_id, ', '.join(sorted(matches))))
+            raise ModuleFailure(
+                msg="%d %ss are named '%s' (ids: %s); names are not unique, use the id of the one you mean."
+                    % (len(matches), kind, name_or_id, ', '.join(sorted(matches))))
         if not matches:
             if required:
-                self.fail_json(msg="%s '%s' not found in cloud %s%s"
-                                   % (kind, name_or_id, self.cloud_label(), '; ' + hint if hint else ''))
+                raise ModuleFailure(msg="%s '%s' not found in cloud %s%s"
+                                        % (kind, name_or_id, self.cloud_label(), '; ' + hint if hint else ''))
             return None
         return list(matches.values())[0]
 
@@ -414,9 +433,9 @@ class NovaopsModule(object):
             return
         endpoint = proxy.get_endpoint_data()
         maximum = getattr(endpoint, 'max_microversion', None)
-        self.fail_json(msg='%s needs microversion %s of the %s API; cloud %s supports up to %s.'
-                           % (purpose, microversion, getattr(proxy, 'service_type', 'service'), self.cloud_label(),
-                              '.'.join(str(part) for part in maximum) if maximum else 'no microversions'))
+        raise ModuleFailure(msg='%s needs microversion %s of the %s API; cloud %s supports up to %s.'
+                                % (purpose, microversion, getattr(proxy, 'service_type', 'service'), self.cloud_label(),
+                                   '.'.join(str(part) for part in maximum) if maximum else 'no microversions'))
 
     # ------------------------------------------------------------------
     # Waiting
@@ -449,12 +468,12 @@ class NovaopsModule(object):
                 return resource
             if state in failing:
                 detail = describe_failure(resource) if describe_failure and resource is not None else None
-                self.fail_json(msg='%s went to %s%s' % (what, state, ': %s' % detail if detail else ''))
+                raise ModuleFailure(msg='%s went to %s%s' % (what, state, ': %s' % detail if detail else ''))
             remaining = deadline - self._clock()
             if remaining <= 0:
                 if on_timeout is not None:
                     return on_timeout(resource)
-                self.fail_json(msg='timed out after %s s waiting for %s to become %s (last state: %s). '
-                                   'Raise timeout if the cloud is just slow, otherwise check the service logs.'
-                                   % (timeout, what, ' or '.join(sorted(accept)), state))
+                raise ModuleFailure(msg='timed out after %s s waiting for %s to become %s (last state: %s). '
+                                        'Raise timeout if the cloud is just slow, otherwise check the service logs.'
+                                        % (timeout, what, ' or '.join(sorted(accept)), state))
             self._sleep(min(interval, remaining))

@@ -181,7 +181,7 @@ actions:
   sample: [migrate, confirm]
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT, ModuleFailure
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
     AWAITING_CONFIRMATION, COLD_MIGRATION, COLD_MIGRATION_HOST_MICROVERSION, FAILED_STATUSES, RESIZE, MigrationModule,
     MigrationWatch, move_followup_argument_spec,
@@ -218,7 +218,7 @@ class ColdMigrateModule(MigrationModule):
 
         # decide: a pending move is confirmed, a server already there is left alone
         if server.status == 'VERIFY_RESIZE':
-            self._finish_pending(server)
+            self.exit_json(**self._finish_pending(server))
         if target and self.source == target:
             self.exit_json(False, diff=self.diff(self._where(server), self._where(server)), **self._result(server))
         self._require_cold_migratable(server)
@@ -226,7 +226,7 @@ class ColdMigrateModule(MigrationModule):
             self.require_compute_host(target)
 
         # act, wait, verify
-        self._migrate_with_api(server)
+        self.exit_json(**self._migrate_with_api(server))
 
     # -- method: api ---------------------------------------------------------
     def _migrate_with_api(self, server):
@@ -239,15 +239,17 @@ class ColdMigrateModule(MigrationModule):
                                     status=server.status if 'confirm' in self.actions else 'VERIFY_RESIZE')
         predicted_result = self._result(server)
         predicted_result.update(server=predicted, target_host=target)
-        self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target, status=predicted['status'])),
-                                **predicted_result)
+        if self.check_mode:
+            return self.outcome(
+                True, diff=self.diff(self._where(server), dict(host=target, status=predicted['status'])),
+                **predicted_result)
 
         self.watch = MigrationWatch(self, server.id, [COLD_MIGRATION, RESIZE],
                                     known_ids=self.known_migration_ids(server.id),
                                     progress_file=self.params['progress_file'])
         self.conn.compute.migrate_server(server, host=target)
         if not self.params['wait']:
-            self._exit(self.watch.poll().server)
+            return self._finished(self.watch.poll().server)
 
         snapshot = self.wait_for(self.watch.poll, ['VERIFY_RESIZE', 'CONFIRMED'], ['ERROR', 'GONE', 'FAILED'],
                                  what=self._what(server), state_of=self._state_of,
@@ -264,21 +266,22 @@ class ColdMigrateModule(MigrationModule):
         if self.params['confirm'] and not self.confirmed:
             moved = self._confirm(moved, server.status)
         self._verify_power_state(moved, server.status)
-        self._exit(moved, settle=True)
+        return self._finished(moved, settle=True)
 
     # -- find / decide -------------------------------------------------------
     def _require_cold_migratable(self, server):
         name = "server '%s' (%s)" % (server.name, server.id)
         if server.status == 'ERROR':
-            self.fail_json(msg="%s is in ERROR state (%s); Nova does not migrate it. Find out what broke, then reset "
-                               "it with `openstack server set --state active` (or stop it) or rebuild it."
-                               % (name, fault_message(server) or 'no fault recorded'))
+            raise ModuleFailure(
+                msg="%s is in ERROR state (%s); Nova does not migrate it. Find out what broke, then reset "
+                    "it with `openstack server set --state active` (or stop it) or rebuild it."
+                    % (name, fault_message(server) or 'no fault recorded'))
         if server.status in TRANSITIONAL_STATUSES or server.task_state:
-            self.fail_json(msg="%s is %s with task '%s' in progress; wait until it is ACTIVE or SHUTOFF again."
-                               % (name, server.status, server.task_state))
+            raise ModuleFailure(msg="%s is %s with task '%s' in progress; wait until it is ACTIVE or SHUTOFF again."
+                                    % (name, server.status, server.task_state))
         if server.status not in COLD_MIGRATABLE_STATUSES:
-            self.fail_json(msg="%s is %s; Nova cold-migrates only ACTIVE or SHUTOFF servers. Resume, unpause or "
-                               "unshelve it first." % (name, server.status))
+            raise ModuleFailure(msg="%s is %s; Nova cold-migrates only ACTIVE or SHUTOFF servers. Resume, unpause or "
+                                    "unshelve it first." % (name, server.status))
 
     def _finish_pending(self, server):
         """The server waits in VERIFY_RESIZE: confirm it when it is where we want it."""
@@ -291,26 +294,28 @@ class ColdMigrateModule(MigrationModule):
         if migration is None or migration.migration_type == RESIZE or (target and server.compute_host != target):
             earlier = migration.migration_type if migration else 'move'
             earlier_source = ' from %s' % migration.source_compute if migration else ''
-            self.fail_json(msg="server '%s' (%s) is in VERIFY_RESIZE on %s from an earlier %s%s; confirm it "
-                               "(`openstack server migration confirm %s`) or revert it (`openstack server migration "
-                               "revert %s`) first."
-                               % (server.name, server.id, server.compute_host, earlier, earlier_source, server.id,
-                                  server.id))
+            raise ModuleFailure(
+                msg="server '%s' (%s) is in VERIFY_RESIZE on %s from an earlier %s%s; confirm it "
+                    "(`openstack server migration confirm %s`) or revert it (`openstack server migration "
+                    "revert %s`) first."
+                    % (server.name, server.id, server.compute_host, earlier, earlier_source, server.id,
+                       server.id))
         self.watch = MigrationWatch(self, server.id, [COLD_MIGRATION], migration_id=migration.id,
                                     progress_file=self.params['progress_file'])
         self.watch.poll()
         if not self.params['confirm']:
-            self.exit_json(False, diff=self.diff(self._where(server), self._where(server)), **self._result(server))
+            return self.outcome(False, diff=self.diff(self._where(server), self._where(server)), **self._result(server))
         self.actions = ['confirm']
         power_before = 'SHUTOFF' if server.power_state == 4 else 'ACTIVE'
         predicted_result = self._result(server)
         predicted_result.update(server=dict(self.before, status=power_before))
-        self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(self._where(server),
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff(self._where(server), dict(self._where(server),
                                                                                status=power_before)),
                                 **predicted_result)
         moved = self._confirm(server, power_before)
         self._verify_power_state(moved, power_before)
-        self._exit(moved, settle=True)
+        return self._finished(moved, settle=True)
 
     # -- wait ----------------------------------------------------------------
     @staticmethod
@@ -373,16 +378,18 @@ class ColdMigrateModule(MigrationModule):
                                  state_of=lambda current: self._settled_state(current, 'reverted'),
                                  describe_failure=lambda current: self.explain_failed_move(current.server,
                                                                                            current.migration))
-        self.fail_json(msg="cold migration of server '%s' (%s) could not be verified (%s) and was reverted; the server "
-                           "is %s on %s." % (server.name, server.id, reason, reverted.server.status,
-                                             reverted.server.compute_host),
-                       **self._result(reverted.server))
+        raise ModuleFailure(
+            msg="cold migration of server '%s' (%s) could not be verified (%s) and was reverted; the server "
+                "is %s on %s." % (server.name, server.id, reason, reverted.server.status,
+                                  reverted.server.compute_host),
+            **self._result(reverted.server))
 
     def _verify_power_state(self, server, expected_status):
         if self.confirmed and server.status != expected_status:
-            self.fail_json(msg="server '%s' (%s) was moved to %s but is %s, it was %s before; start or stop it again."
-                               % (server.name, server.id, server.compute_host, server.status, expected_status),
-                           **self._result(server))
+            raise ModuleFailure(
+                msg="server '%s' (%s) was moved to %s but is %s, it was %s before; start or stop it again."
+                    % (server.name, server.id, server.compute_host, server.status, expected_status),
+                **self._result(server))
 
     # -- return --------------------------------------------------------------
     @staticmethod
@@ -405,12 +412,13 @@ class ColdMigrateModule(MigrationModule):
             actions=self.actions,
         )
 
-    def _exit(self, server, settle=False):
+    def _finished(self, server, settle=False):
+        """The outcome of a move that was made: where the server is now (and its ports, once settled)."""
         result = self._result(server)
         if settle:
             result['ports'], result['repaired_ports'] = self.ports_after_move(server)
-        self.exit_json(True, diff=self.diff(dict(host=self.source, status=self.before['status']),
-                                            self._where(server)), **result)
+        return self.outcome(True, diff=self.diff(dict(host=self.source, status=self.before['status']),
+                                                 self._where(server)), **result)
 
 
 def main():

@@ -180,7 +180,7 @@ diff:
            after: {status: disabled, disabled_reason: host failed, forced_down: true}}
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import ModuleFailure, NovaopsModule
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
     report_seconds, reported_since, service_summary, utc_text)
 
@@ -255,7 +255,8 @@ class ComputeServiceModule(NovaopsModule):
         diff = self.diff(settings(before, with_forced_down), settings(after, with_forced_down))
         if not (status_changed or forced_changed):
             self.exit_json(False, diff=diff, service=before)
-        self.exit_if_check_mode(True, diff=diff, service=after)
+        if self.check_mode:
+            self.exit_json(True, diff=diff, service=after)
 
         # act
         # Nova moves the COMPUTE_STATUS_DISABLED trait of the host's resource provider (which the scheduler
@@ -304,10 +305,11 @@ class ComputeServiceModule(NovaopsModule):
 
         def still_silent(service):
             summary = service_summary(service)
-            self.fail_json(msg='%s on %s has not reported since %s (its last report: %s, state %s) within %s s, so it '
-                               'stays disabled. Is %s running on %s? `journalctl -u %s` there says why not.'
-                               % (binary, host, utc_text(since), utc_text(report_seconds(summary['updated_at'])),
-                                  summary['state'], timeout, binary, host, binary), service=summary)
+            raise ModuleFailure(
+                msg='%s on %s has not reported since %s (its last report: %s, state %s) within %s s, so it '
+                    'stays disabled. Is %s running on %s? `journalctl -u %s` there says why not.'
+                    % (binary, host, utc_text(since), utc_text(report_seconds(summary['updated_at'])),
+                       summary['state'], timeout, binary, host, binary), service=summary)
 
         return self.wait_for(lambda: self._find(host, binary), ['REPORTED'], what='%s on %s' % (binary, host),
                              state_of=lambda service: 'REPORTED' if reported_since(service, since) else 'SILENT',
@@ -318,13 +320,13 @@ class ComputeServiceModule(NovaopsModule):
         matches = [service for service in services if service.host == host]
         if not matches:
             known = sorted(set(service.host for service in services))
-            self.fail_json(msg="no %s service runs on host '%s' in cloud %s (hosts running %s: %s). Name the host "
-                               "as `openstack compute service list --service %s` shows it."
-                               % (binary, host, self.cloud_label(), binary, ', '.join(known) or 'none', binary))
+            raise ModuleFailure(msg="no %s service runs on host '%s' in cloud %s (hosts running %s: %s). Name the host "
+                                    "as `openstack compute service list --service %s` shows it."
+                                    % (binary, host, self.cloud_label(), binary, ', '.join(known) or 'none', binary))
         if len(matches) > 1:
-            self.fail_json(msg="%d %s services are registered on host '%s' (ids: %s); remove the stale one with "
-                               "`openstack compute service delete ID`." % (len(matches), binary, host,
-                                                                           ', '.join(str(s.id) for s in matches)))
+            raise ModuleFailure(msg="%d %s services are registered on host '%s' (ids: %s); remove the stale one with "
+                                    "`openstack compute service delete ID`." % (len(matches), binary, host,
+                                                                                ', '.join(str(s.id) for s in matches)))
         return matches[0]
 
 

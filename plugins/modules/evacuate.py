@@ -215,7 +215,8 @@ actions:
   sample: [evacuate]
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT, sdk_exceptions
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
+    MIGRATION_TIMEOUT, ModuleFailure, sdk_exceptions)
 from ansible_collections.novaops.migration.plugins.module_utils.evacuation import (
     EVACUATE_HOST_MICROVERSION, EVACUATED_STATUSES, HOST_NOT_YET_UPDATED, HOST_UPDATE_GRACE, disk_plan,
     evacuation_microversion, evacuation_state, evacuations_from, expected_status, pinned_microversion,
@@ -266,7 +267,7 @@ class EvacuateModule(MigrationModule):
 
         # decide
         if server.compute_host != self.source:
-            self._already_evacuated(server, latest)
+            self.exit_json(**self._already_evacuated(server, latest))
         running = latest if latest is not None and latest.status not in FINAL_STATUSES else None
         if running is None:
             refusal = status_refusal(server, self.source)
@@ -291,8 +292,9 @@ class EvacuateModule(MigrationModule):
         if not keeps_state and self.expected == 'ACTIVE':
             self.actions.append('start')
         predicted = summary_on_host(self.before, target, status=self.expected, task_state=None)
-        self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target, status=self.expected)),
-                                **self._result(predicted, host=target, status=self.expected))
+        if self.check_mode:
+            self.exit_json(True, diff=self.diff(self._where(server), dict(host=target, status=self.expected)),
+                           **self._result(predicted, host=target, status=self.expected))
 
         # act
         if running is None:
@@ -307,7 +309,7 @@ class EvacuateModule(MigrationModule):
             self.watch = MigrationWatch(self, server.id, [EVACUATION], migration_id=running.id,
                                         progress_file=self.params['progress_file'])
         if not self.params['wait']:
-            self._exit(self.watch.poll().server)
+            self.exit_json(**self._finished(self.watch.poll().server))
 
         # wait
         snapshot = self.wait_for(self.watch.poll, ['DONE'], ['FAILED', 'GONE'], what=self._what(server),
@@ -326,42 +328,46 @@ class EvacuateModule(MigrationModule):
                        "scheduler would overcommit the host. Repair it with `nova-manage placement "
                        "heal_allocations --instance %s`." % (self.name, moved.compute_host, moved.compute_host,
                                                              self.placement['target_provider'], moved.id), moved)
-        self._exit(moved, settle=True)
+        self.exit_json(**self._finished(moved, settle=True))
 
     # -- decide ----------------------------------------------------------------
     def _already_evacuated(self, server, latest):
-        """The server is not on source_host: success without change when an evacuation from there moved it."""
+        """The server is not on source_host: the outcome without change when an evacuation from there moved it."""
         target = self.params['target_host']
         if latest is None or latest.status not in EVACUATED_STATUSES:
-            self.fail_json(msg="%s is on %s, not on %s%s; evacuate only the servers of the failed host (`openstack "
-                               "server list --all-projects --host %s`)."
-                               % (self.name, server.compute_host or 'no host', self.source,
-                                  ' (its last evacuation from there is %s)' % latest.status if latest else '',
-                                  self.source))
+            raise ModuleFailure(
+                msg="%s is on %s, not on %s%s; evacuate only the servers of the failed host (`openstack "
+                    "server list --all-projects --host %s`)."
+                    % (self.name, server.compute_host or 'no host', self.source,
+                       ' (its last evacuation from there is %s)' % latest.status if latest else '',
+                       self.source))
         if target and server.compute_host != target:
-            self.fail_json(msg="%s was evacuated from %s to %s already (migration %s), not to %s; move it there with "
-                               "novaops.migration.live_migrate." % (self.name, self.source, server.compute_host,
-                                                                    latest.id, target))
+            raise ModuleFailure(
+                msg="%s was evacuated from %s to %s already (migration %s), not to %s; move it there with "
+                    "novaops.migration.live_migrate." % (self.name, self.source, server.compute_host,
+                                                         latest.id, target))
         self.migration = migration_summary(latest)
         # Asked again once the failed host is back: its nova-compute should have removed the old allocation.
         self.placement = self._placement(server, source_node=latest.source_node or self.source)
         result = self._result(self.before, host=server.compute_host, status=server.status)
         result['placement'] = self.placement
-        self.exit_json(False, diff=self.diff(self._where(server), self._where(server)), **result)
+        return self.outcome(False, diff=self.diff(self._where(server), self._where(server)), **result)
 
     def _require_storage_decision(self, server):
         plan = self.plan
         if plan['losses'] and not self.params['allow_rebuild']:
-            self.fail_json(msg="%s would lose data if evacuated from %s: %s. Set allow_rebuild=true to accept that, "
-                               "or shared_storage=true if the instances directory of the hosts is on shared storage "
-                               "(then the disks are kept); nothing was evacuated."
-                               % (self.name, self.source, '; '.join(plan['losses'])))
+            raise ModuleFailure(
+                msg="%s would lose data if evacuated from %s: %s. Set allow_rebuild=true to accept that, "
+                    "or shared_storage=true if the instances directory of the hosts is on shared storage "
+                    "(then the disks are kept); nothing was evacuated."
+                    % (self.name, self.source, '; '.join(plan['losses'])))
         if plan['rebuild']:
             image_id = self.before['image_id']
             if self.get_or_none(self.conn.image.get_image, image_id) is None:
-                self.fail_json(msg="%s must be rebuilt from its image %s, which no longer exists; Nova would fail "
-                                   "on the target and leave it in ERROR. Restore the image (same id) or recreate the "
-                                   "server." % (self.name, image_id))
+                raise ModuleFailure(
+                    msg="%s must be rebuilt from its image %s, which no longer exists; Nova would fail "
+                        "on the target and leave it in ERROR. Restore the image (same id) or recreate the "
+                        "server." % (self.name, image_id))
 
     def _require_target(self, target):
         """The target (or, without one, some host) can take the server: up, not forced down, enabled."""
@@ -371,15 +377,16 @@ class EvacuateModule(MigrationModule):
         if target:
             service = self.require_compute_host(target)
             if not usable(service):
-                self.fail_json(msg="target_host %s cannot take the server: its nova-compute is %s%s and %s; the "
-                                   "scheduler refuses it. Choose another host, or omit target_host."
-                                   % (target, service.state, ' (forced down)' if service.is_forced_down else '',
-                                      service.status))
+                raise ModuleFailure(msg="target_host %s cannot take the server: its nova-compute is %s%s and %s; the "
+                                        "scheduler refuses it. Choose another host, or omit target_host."
+                                        % (target, service.state, ' (forced down)' if service.is_forced_down else '',
+                                           service.status))
             return
         if not [service for service in self.compute_services() if service.host != self.source and usable(service)]:
-            self.fail_json(msg='no other compute host is up and enabled (compute hosts: %s); there is nowhere to '
-                               'evacuate to.' % ', '.join('%s %s/%s' % (service.host, service.state, service.status)
-                                                          for service in self.compute_services()))
+            raise ModuleFailure(
+                msg='no other compute host is up and enabled (compute hosts: %s); there is nowhere to '
+                    'evacuate to.' % ', '.join('%s %s/%s' % (service.host, service.state, service.status)
+                                               for service in self.compute_services()))
 
     # -- wait / start ------------------------------------------------------------
     def _evacuation_state(self, snapshot):
@@ -468,15 +475,16 @@ class EvacuateModule(MigrationModule):
             result['placement'] = self.placement
         return result
 
-    def _exit(self, server, settle=False):
+    def _finished(self, server, settle=False):
+        """The outcome of an evacuation that was made (or, without wait, started)."""
         result = self._server_result(server)
         if settle:
             result['ports'], result['repaired_ports'] = self.ports_after_move(server)
-        self.exit_json(True, diff=self.diff(dict(host=self.source, status=self.before['status']),
-                                            self._where(server)), **result)
+        return self.outcome(True, diff=self.diff(dict(host=self.source, status=self.before['status']),
+                                                 self._where(server)), **result)
 
     def _fail(self, msg, server):
-        self.fail_json(msg=msg, **self._server_result(server))
+        raise ModuleFailure(msg=msg, **self._server_result(server))
 
 
 def main():

@@ -136,7 +136,7 @@ actions:
   sample: [create, set_extra_specs]
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import ModuleFailure, NovaopsModule
 
 # Flavor fields Nova cannot change after creation.
 IMMUTABLE_FIELDS = ('ram', 'vcpus', 'disk', 'ephemeral', 'swap', 'is_public')
@@ -180,14 +180,14 @@ class FlavorModule(NovaopsModule):
             self._validate()
         existing = self._find()
         if self.params['state'] == 'absent':
-            self._absent(existing)
-        self._present(existing)
+            self.exit_json(**self._absent(existing))
+        self.exit_json(**self._present(existing))
 
     def _validate(self):
         for option in ('ram', 'vcpus', 'disk', 'ephemeral', 'swap'):
             minimum = 1 if option in ('ram', 'vcpus') else 0
             if self.params[option] < minimum:
-                self.fail_json(msg='%s must be at least %d, got %d' % (option, minimum, self.params[option]))
+                raise ModuleFailure(msg='%s must be at least %d, got %d' % (option, minimum, self.params[option]))
 
     def _find(self):
         name = self.params['name']
@@ -201,11 +201,12 @@ class FlavorModule(NovaopsModule):
 
     def _absent(self, existing):
         if existing is None:
-            self.exit_json(False, diff=self.diff({}, {}), flavor={}, actions=[])
+            return self.outcome(False, diff=self.diff({}, {}), flavor={}, actions=[])
         before = flavor_summary(existing)
-        self.exit_if_check_mode(True, diff=self.diff(before, {}), flavor={}, actions=['delete'])
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff(before, {}), flavor={}, actions=['delete'])
         self.conn.compute.delete_flavor(existing, ignore_missing=False)
-        self.exit_json(True, diff=self.diff(before, {}), flavor={}, actions=['delete'])
+        return self.outcome(True, diff=self.diff(before, {}), flavor={}, actions=['delete'])
 
     def _present(self, existing):
         before = flavor_summary(existing) if existing is not None else {}
@@ -215,9 +216,9 @@ class FlavorModule(NovaopsModule):
         else:
             differences = self._differences(existing)
             if differences and not self.params['recreate']:
-                self.fail_json(msg="flavor '%s' (%s) exists with different %s; flavors cannot be changed. "
-                                   "Set recreate: true to delete and create it again, or choose another name."
-                                   % (existing.name, existing.id, ', '.join(differences)))
+                raise ModuleFailure(msg="flavor '%s' (%s) exists with different %s; flavors cannot be changed. "
+                                        "Set recreate: true to delete and create it again, or choose another name."
+                                        % (existing.name, existing.id, ', '.join(differences)))
             if differences:
                 actions.extend(['delete', 'create'])
 
@@ -230,9 +231,10 @@ class FlavorModule(NovaopsModule):
             actions.append('set_extra_specs')
 
         predicted = self._predicted(existing, actions, specs_to_set)
-        self.exit_if_check_mode(bool(actions), diff=self.diff(before, predicted), flavor=predicted, actions=actions)
+        if self.check_mode:
+            return self.outcome(bool(actions), diff=self.diff(before, predicted), flavor=predicted, actions=actions)
         if not actions:
-            self.exit_json(False, diff=self.diff(before, before), flavor=before, actions=[])
+            return self.outcome(False, diff=self.diff(before, before), flavor=before, actions=[])
 
         flavor = existing
         if 'delete' in actions:
@@ -244,7 +246,7 @@ class FlavorModule(NovaopsModule):
         # Read back so the result shows what Nova stored, not what we sent.
         flavor = self.conn.compute.fetch_flavor_extra_specs(self.conn.compute.get_flavor(flavor.id))
         after = flavor_summary(flavor)
-        self.exit_json(True, diff=self.diff(before, after), flavor=after, actions=actions)
+        return self.outcome(True, diff=self.diff(before, after), flavor=after, actions=actions)
 
     def _differences(self, flavor):
         current = flavor_summary(flavor)

@@ -139,7 +139,8 @@ actions:
 import hashlib
 import os
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule, DEFAULT_TIMEOUT
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
+    DEFAULT_TIMEOUT, ModuleFailure, NovaopsModule)
 
 # Glance states after which an image will never become active.
 FAILED_IMAGE_STATES = ('killed', 'deleted', 'pending_delete', 'deactivated')
@@ -204,16 +205,17 @@ class ImageModule(NovaopsModule):
             self._check_file()
         existing = self._find()
         if self.params['state'] == 'absent':
-            self._absent(existing)
-        self._present(existing)
+            self.exit_json(**self._absent(existing))
+        self.exit_json(**self._present(existing))
 
     def _check_file(self):
         filename = self.params['filename']
         if not os.path.isfile(filename):
-            self.fail_json(msg="filename '%s' does not exist or is not a regular file; nothing was sent to the cloud."
-                               % filename)
+            raise ModuleFailure(
+                msg="filename '%s' does not exist or is not a regular file; nothing was sent to the cloud."
+                    % filename)
         if not os.access(filename, os.R_OK):
-            self.fail_json(msg="filename '%s' is not readable by the user running the task." % filename)
+            raise ModuleFailure(msg="filename '%s' is not readable by the user running the task." % filename)
 
     def _find(self):
         name = self.params['name']
@@ -221,11 +223,12 @@ class ImageModule(NovaopsModule):
 
     def _absent(self, existing):
         if existing is None:
-            self.exit_json(False, diff=self.diff({}, {}), image={}, actions=[])
+            return self.outcome(False, diff=self.diff({}, {}), image={}, actions=[])
         before = image_summary(existing)
-        self.exit_if_check_mode(True, diff=self.diff(before, {}), image={}, actions=['delete'])
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff(before, {}), image={}, actions=['delete'])
         self.conn.image.delete_image(existing)
-        self.exit_json(True, diff=self.diff(before, {}), image={}, actions=['delete'])
+        return self.outcome(True, diff=self.diff(before, {}), image={}, actions=['delete'])
 
     def _present(self, existing):
         local_hashes = hash_file(self.params['filename'], ('md5', 'sha256', 'sha512'))
@@ -235,10 +238,11 @@ class ImageModule(NovaopsModule):
         if existing is not None:
             content_differences = self._content_differences(existing, local_hashes)
             if content_differences and not self.params['replace']:
-                self.fail_json(msg="image '%s' (%s) already exists with different %s. Set replace: true to delete it "
-                                   "and upload %s, or choose another name."
-                                   % (existing.name, existing.id, '; '.join(content_differences),
-                                      self.params['filename']))
+                raise ModuleFailure(
+                    msg="image '%s' (%s) already exists with different %s. Set replace: true to delete it "
+                        "and upload %s, or choose another name."
+                        % (existing.name, existing.id, '; '.join(content_differences),
+                           self.params['filename']))
             if content_differences:
                 actions = ['delete', 'create']
         else:
@@ -250,9 +254,10 @@ class ImageModule(NovaopsModule):
 
         changed = bool(actions)
         predicted = self._predicted(existing, actions, updates, local_hashes)
-        self.exit_if_check_mode(changed, diff=self.diff(before, predicted), image=predicted, actions=actions)
+        if self.check_mode:
+            return self.outcome(changed, diff=self.diff(before, predicted), image=predicted, actions=actions)
         if not changed:
-            self.exit_json(False, diff=self.diff(before, before), image=before, actions=[])
+            return self.outcome(False, diff=self.diff(before, before), image=before, actions=[])
 
         if 'delete' in actions:
             self.conn.image.delete_image(existing)
@@ -266,7 +271,7 @@ class ImageModule(NovaopsModule):
                                   FAILED_IMAGE_STATES, what="image '%s' (%s)" % (image.name, image.id))
             self._verify(image, local_hashes)
         after = image_summary(image)
-        self.exit_json(True, diff=self.diff(before, after), image=after, actions=actions)
+        return self.outcome(True, diff=self.diff(before, after), image=after, actions=actions)
 
     def _content_differences(self, image, local_hashes):
         """What tells the cloud's image apart from the requested file and formats."""
@@ -350,9 +355,9 @@ class ImageModule(NovaopsModule):
 
     def _verify(self, image, local_hashes):
         if image.checksum and image.checksum != local_hashes['md5']:
-            self.fail_json(msg="image '%s' (%s) was uploaded but glance reports md5 %s, the file has %s; "
-                               "the upload was corrupted, run the task again with replace: true."
-                               % (image.name, image.id, image.checksum, local_hashes['md5']))
+            raise ModuleFailure(msg="image '%s' (%s) was uploaded but glance reports md5 %s, the file has %s; "
+                                    "the upload was corrupted, run the task again with replace: true."
+                                    % (image.name, image.id, image.checksum, local_hashes['md5']))
 
 
 def main():

@@ -189,7 +189,8 @@ actions:
 '''
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import MIGRATION_TIMEOUT, sdk_exceptions
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
+    MIGRATION_TIMEOUT, ModuleFailure, sdk_exceptions)
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import (
     ABORT_MICROVERSION, ABORTABLE_STATUSES, FAILED_STATUSES, FINAL_STATUSES, FORCE_COMPLETE_MICROVERSION,
     LIVE_MIGRATION, LIVE_MIGRATION_HOST_MICROVERSION, LIVE_MIGRATION_MICROVERSION, MigrationModule, MigrationWatch,
@@ -249,9 +250,10 @@ class LiveMigrateModule(MigrationModule):
         self._require_microversions(target)
         actions = ['follow'] if running is not None else ['live_migrate']
         predicted = summary_on_host(self.before, target, status='ACTIVE', task_state=None)
-        self.exit_if_check_mode(True, diff=self.diff(self._where(server), dict(host=target)), server=predicted,
-                                source_host=self.source, target_host=target, migration_id=None, migration=None,
-                                duration=0.0, progress=[], actions=actions)
+        if self.check_mode:
+            self.exit_json(True, diff=self.diff(self._where(server), dict(host=target)), server=predicted,
+                           source_host=self.source, target_host=target, migration_id=None, migration=None,
+                           duration=0.0, progress=[], actions=actions)
 
         # act
         self.actions = actions
@@ -264,8 +266,7 @@ class LiveMigrateModule(MigrationModule):
                                    progress_file=self.params['progress_file'])
         self.watch = watch
         if not self.params['wait']:
-            snapshot = watch.poll()
-            self._exit(snapshot)
+            self.exit_json(**self._finished(watch.poll()))
 
         # wait
         snapshot = self.wait_for(watch.poll, ['DONE'], ['ERROR', 'GONE'], what=self._what(server),
@@ -275,7 +276,7 @@ class LiveMigrateModule(MigrationModule):
         # verify
         self._verify(snapshot)
         ports, nudged = self.ports_after_move(snapshot.server)
-        self._exit(snapshot, ports=ports, repaired_ports=nudged)
+        self.exit_json(**self._finished(snapshot, ports=ports, repaired_ports=nudged))
 
     # -- find / decide -------------------------------------------------------
     def _migration_in_progress(self, server):
@@ -289,29 +290,31 @@ class LiveMigrateModule(MigrationModule):
         running = records[0]
         target = self.params['target_host']
         if target and running.dest_compute and running.dest_compute != target:
-            self.fail_json(msg="server '%s' (%s) is already being live-migrated to %s (migration %s, %s); wait for "
-                               "it to end or abort it (`openstack server migration abort %s %s`) first."
-                               % (server.name, server.id, running.dest_compute, running.id, running.status,
-                                  server.id, running.id))
+            raise ModuleFailure(
+                msg="server '%s' (%s) is already being live-migrated to %s (migration %s, %s); wait for "
+                    "it to end or abort it (`openstack server migration abort %s %s`) first."
+                    % (server.name, server.id, running.dest_compute, running.id, running.status,
+                       server.id, running.id))
         return running
 
     def _require_live_migratable(self, server):
         name = "server '%s' (%s)" % (server.name, server.id)
         if server.status == 'ERROR':
-            self.fail_json(msg="%s is in ERROR state (%s); Nova does not migrate it. Find out what broke, then reset "
-                               "it with `openstack server set --state active` or rebuild it."
-                               % (name, fault_message(server) or 'no fault recorded'))
+            raise ModuleFailure(
+                msg="%s is in ERROR state (%s); Nova does not migrate it. Find out what broke, then reset "
+                    "it with `openstack server set --state active` or rebuild it."
+                    % (name, fault_message(server) or 'no fault recorded'))
         if server.status == 'SHUTOFF':
-            self.fail_json(msg="%s is SHUTOFF on %s; live migration needs a running guest. Use cold migration "
-                               "(novaops.migration.cold_migrate, or mode=cold in the migrate playbook) to move it "
-                               "while it is off." % (name, self.source))
+            raise ModuleFailure(msg="%s is SHUTOFF on %s; live migration needs a running guest. Use cold migration "
+                                    "(novaops.migration.cold_migrate, or mode=cold in the migrate playbook) to move it "
+                                    "while it is off." % (name, self.source))
         if server.status in TRANSITIONAL_STATUSES or server.task_state:
-            self.fail_json(msg="%s is %s with task '%s' in progress; wait until it is ACTIVE again."
-                               % (name, server.status, server.task_state))
+            raise ModuleFailure(msg="%s is %s with task '%s' in progress; wait until it is ACTIVE again."
+                                    % (name, server.status, server.task_state))
         if server.status not in LIVE_MIGRATABLE_STATUSES:
-            self.fail_json(msg="%s is %s; Nova live-migrates only ACTIVE or PAUSED servers%s."
-                               % (name, server.status, ' (confirm or revert its resize first)'
-                                  if server.status == 'VERIFY_RESIZE' else ''))
+            raise ModuleFailure(msg="%s is %s; Nova live-migrates only ACTIVE or PAUSED servers%s."
+                                    % (name, server.status, ' (confirm or revert its resize first)'
+                                       if server.status == 'VERIFY_RESIZE' else ''))
 
     def _require_microversions(self, target):
         compute = self.conn.compute
@@ -473,13 +476,14 @@ class LiveMigrateModule(MigrationModule):
             actions=self.actions,
         )
 
-    def _exit(self, snapshot, **settled):
+    def _finished(self, snapshot, **settled):
+        """The outcome of a move that was made (or, without wait, started)."""
         result = dict(self._result(snapshot), **settled)
-        self.exit_json(True, diff=self.diff(dict(host=self.source), dict(host=result['server'].get('host'))),
-                       **result)
+        return self.outcome(True, diff=self.diff(dict(host=self.source), dict(host=result['server'].get('host'))),
+                            **result)
 
     def _fail(self, msg):
-        self.fail_json(msg=msg, **self._result(self.watch.last))
+        raise ModuleFailure(msg=msg, **self._result(self.watch.last))
 
 
 def main():

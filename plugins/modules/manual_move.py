@@ -387,8 +387,9 @@ class ManualMoveModule(MigrationModule):
                            **self._result(server, decision.journal, decision))
 
         # in check mode, the prediction
-        self.exit_if_check_mode(decision.changed, diff=self._diff(server, decision.journal, decision.predicted),
-                                **self._result(server, decision.journal, decision, predicted=True))
+        if self.check_mode:
+            self.exit_json(decision.changed, diff=self._diff(server, decision.journal, decision.predicted),
+                           **self._result(server, decision.journal, decision, predicted=True))
 
         # act, wait, verify
         current, journal, verified = server, self.journal, {}

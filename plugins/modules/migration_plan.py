@@ -271,6 +271,7 @@ api_calls:
 
 from ansible_collections.novaops.migration.plugins.module_utils.manual_move import flavor_resources
 from ansible_collections.novaops.migration.plugins.module_utils.migrations import MigrationModule
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import ModuleFailure
 from ansible_collections.novaops.migration.plugins.module_utils.plan import (
     PlanError, build_plan, busy_with_task, plan_options, service_exclusion,
 )
@@ -377,12 +378,13 @@ class MigrationPlanModule(MigrationModule):
             # An id names one server; a name may name several (Nova does not keep names unique).
             matches = [by_id[wanted]] if wanted in by_id else by_name.get(wanted, [])
             if not matches:
-                self.fail_json(msg="server '%s' not found in cloud %s (all projects); check the name with "
-                                   "`openstack server list --all-projects`" % (wanted, self.cloud_label()))
+                raise ModuleFailure(msg="server '%s' not found in cloud %s (all projects); check the name with "
+                                        "`openstack server list --all-projects`" % (wanted, self.cloud_label()))
             if len(matches) > 1:
-                self.fail_json(msg="%d servers are named '%s' (ids: %s); names are not unique, use the id of the one "
-                                   "you mean." % (len(matches), wanted,
-                                                  ', '.join(sorted(server.id for server in matches))))
+                raise ModuleFailure(
+                    msg="%d servers are named '%s' (ids: %s); names are not unique, use the id of the one "
+                        "you mean." % (len(matches), wanted,
+                                       ', '.join(sorted(server.id for server in matches))))
             if matches[0].id not in seen:
                 seen.add(matches[0].id)
                 chosen.append(matches[0])

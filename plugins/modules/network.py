@@ -109,7 +109,7 @@ actions:
   sample: [create]
 '''
 
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import ModuleFailure, NovaopsModule
 
 # Module option -> openstacksdk Network attribute, for attributes Neutron lets us update.
 MUTABLE_ATTRIBUTES = (
@@ -158,8 +158,8 @@ class NetworkModule(NovaopsModule):
     def run(self):
         existing = self._find()
         if self.params['state'] == 'absent':
-            self._absent(existing)
-        self._present(existing)
+            self.exit_json(**self._absent(existing))
+        self.exit_json(**self._present(existing))
 
     def _find(self):
         name = self.params['name']
@@ -169,11 +169,12 @@ class NetworkModule(NovaopsModule):
 
     def _absent(self, existing):
         if existing is None:
-            self.exit_json(False, diff=self.diff({}, {}), network={}, actions=[])
+            return self.outcome(False, diff=self.diff({}, {}), network={}, actions=[])
         before = network_summary(existing)
-        self.exit_if_check_mode(True, diff=self.diff(before, {}), network={}, actions=['delete'])
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff(before, {}), network={}, actions=['delete'])
         self.conn.network.delete_network(existing, ignore_missing=False)
-        self.exit_json(True, diff=self.diff(before, {}), network={}, actions=['delete'])
+        return self.outcome(True, diff=self.diff(before, {}), network={}, actions=['delete'])
 
     def _requested(self, attributes):
         return dict((sdk_name, self.params[option]) for option, sdk_name in attributes
@@ -185,19 +186,21 @@ class NetworkModule(NovaopsModule):
             attributes['name'] = self.params['name']
             predicted = dict((option, self.params[option]) for option, dummy in MUTABLE_ATTRIBUTES + IMMUTABLE_ATTRIBUTES)
             predicted.update(id=None, name=self.params['name'], status='ACTIVE')
-            self.exit_if_check_mode(True, diff=self.diff({}, predicted), network=predicted, actions=['create'])
+            if self.check_mode:
+                return self.outcome(True, diff=self.diff({}, predicted), network=predicted, actions=['create'])
             network = self.conn.network.create_network(**attributes)
             after = network_summary(network)
-            self.exit_json(True, diff=self.diff({}, after), network=after, actions=['create'])
+            return self.outcome(True, diff=self.diff({}, after), network=after, actions=['create'])
 
         before = network_summary(existing)
         differences = ['%s (cloud %s, requested %s)' % (option, getattr(existing, sdk_name), self.params[option])
                        for option, sdk_name in IMMUTABLE_ATTRIBUTES
                        if self.params[option] is not None and getattr(existing, sdk_name) != self.params[option]]
         if differences:
-            self.fail_json(msg="network '%s' (%s) exists with different %s; provider attributes cannot be changed. "
-                               "Delete the network (state: absent) and create it again, or choose another name."
-                               % (existing.name, existing.id, ', '.join(differences)))
+            raise ModuleFailure(
+                msg="network '%s' (%s) exists with different %s; provider attributes cannot be changed. "
+                    "Delete the network (state: absent) and create it again, or choose another name."
+                    % (existing.name, existing.id, ', '.join(differences)))
 
         updates = dict((sdk_name, value) for sdk_name, value in self._requested(MUTABLE_ATTRIBUTES).items()
                        if getattr(existing, sdk_name) != value)
@@ -206,12 +209,13 @@ class NetworkModule(NovaopsModule):
             if sdk_name in updates:
                 predicted[option] = updates[sdk_name]
         actions = ['update'] if updates else []
-        self.exit_if_check_mode(bool(updates), diff=self.diff(before, predicted), network=predicted, actions=actions)
+        if self.check_mode:
+            return self.outcome(bool(updates), diff=self.diff(before, predicted), network=predicted, actions=actions)
         if not updates:
-            self.exit_json(False, diff=self.diff(before, before), network=before, actions=[])
+            return self.outcome(False, diff=self.diff(before, before), network=before, actions=[])
         network = self.conn.network.update_network(existing, **updates)
         after = network_summary(network)
-        self.exit_json(True, diff=self.diff(before, after), network=after, actions=actions)
+        return self.outcome(True, diff=self.diff(before, after), network=after, actions=actions)
 
 
 def main():

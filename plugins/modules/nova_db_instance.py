@@ -167,34 +167,36 @@ def open_database(module, driver, url):
 
 
 def locate_cell(module, driver, instance_uuid, database):
-    """The URL and name of the instance's cell from nova_api, or fail saying what to pass."""
+    """The URL and name of the instance's cell from nova_api; NovaDatabaseError says what to pass otherwise."""
     params = module.params
     api_url = params['api_database_connection'] or connection_from_nova_conf(params['nova_conf'], 'api_database')
     where = "the cell database '%s' at %s" % (database.name, database.endpoint)
     if not api_url:
-        module.fail_json(msg="instance %s is not in %s (or is deleted). In a cloud with several cells the [database] "
-                             "connection of the controller's nova.conf may name cell0 or another cell than the "
-                             "instance's: pass database_connection with the URL of the instance's cell database "
-                             "(`nova-manage cell_v2 list_cells --verbose` lists them), or api_database_connection (or "
-                             "an [api_database] connection in %s) so that the module looks the cell up in nova_api"
-                             % (instance_uuid, where, params['nova_conf']))
+        raise NovaDatabaseError(
+            "instance %s is not in %s (or is deleted). In a cloud with several cells the [database] "
+            "connection of the controller's nova.conf may name cell0 or another cell than the "
+            "instance's: pass database_connection with the URL of the instance's cell database "
+            "(`nova-manage cell_v2 list_cells --verbose` lists them), or api_database_connection (or "
+            "an [api_database] connection in %s) so that the module looks the cell up in nova_api"
+            % (instance_uuid, where, params['nova_conf']))
     api = open_database(module, driver, api_url)
     try:
         cell = api.cell_of(instance_uuid)
     finally:
         api.close()
     if cell is None:
-        module.fail_json(msg="instance %s is not in %s, and nova_api has no instance mapping with a cell for it: the "
-                             "server does not exist, was deleted, or is not scheduled yet" % (instance_uuid, where))
+        raise NovaDatabaseError(
+            "instance %s is not in %s, and nova_api has no instance mapping with a cell for it: the "
+            "server does not exist, was deleted, or is not scheduled yet" % (instance_uuid, where))
     name, cell_uuid, cell_url = cell[0], cell[1], cell[2]
     if cell_uuid == CELL0_UUID:
-        module.fail_json(msg="instance %s is in cell0: it was never scheduled to a host (Nova keeps servers whose "
-                             "boot failed there); there is nothing to move" % instance_uuid)
+        raise NovaDatabaseError("instance %s is in cell0: it was never scheduled to a host (Nova keeps servers whose "
+                                "boot failed there); there is nothing to move" % instance_uuid)
     if not cell_url or '{' in cell_url:
-        module.fail_json(msg="instance %s is in cell '%s' (%s), whose database_connection in nova_api is %s; pass "
-                             "database_connection with the URL of that cell's database (`nova-manage cell_v2 "
-                             "list_cells --verbose` shows it)"
-                             % (instance_uuid, name, cell_uuid, 'a template' if cell_url else 'empty'))
+        raise NovaDatabaseError("instance %s is in cell '%s' (%s), whose database_connection in nova_api is %s; pass "
+                                "database_connection with the URL of that cell's database (`nova-manage cell_v2 "
+                                "list_cells --verbose` shows it)"
+                                % (instance_uuid, name, cell_uuid, 'a template' if cell_url else 'empty'))
     return cell_url, name
 
 

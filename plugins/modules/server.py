@@ -174,7 +174,8 @@ actions:
 import base64
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule, DEFAULT_TIMEOUT
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
+    DEFAULT_TIMEOUT, ModuleFailure, NovaopsModule)
 from ansible_collections.novaops.migration.plugins.module_utils.servers import (
     TRANSITIONAL_STATUSES, SETTLED_STATUSES, fault_message, server_flavor, server_image_id, server_summary,
 )
@@ -230,10 +231,10 @@ class ServerModule(NovaopsModule):
             self.fail_json(msg='invalid nics: %s' % '; '.join(problems))
         existing = self._find()
         if self.params['state'] == 'absent':
-            self._absent(existing)
+            self.exit_json(**self._absent(existing))
         if existing is None:
-            self._create(nics)
-        self._converge(existing)
+            self.exit_json(**self._create(nics))
+        self.exit_json(**self._converge(existing))
 
     # -- lookups -----------------------------------------------------------
     def _find(self):
@@ -253,8 +254,9 @@ class ServerModule(NovaopsModule):
 
     def _resolve_flavor(self):
         flavor = self.params['flavor']
-        return self.find_one('flavor', flavor, lambda: self.conn.compute.flavors(is_public='None'),
-                             get_by_id=self.conn.compute.get_flavor, hint='create it first with novaops.migration.flavor')
+        return self.find_one(
+            'flavor', flavor, lambda: self.conn.compute.flavors(is_public='None'),
+            get_by_id=self.conn.compute.get_flavor, hint='create it first with novaops.migration.flavor')
 
     def _resolve_nics(self, nics):
         """The `networks` field of the create request."""
@@ -277,21 +279,22 @@ class ServerModule(NovaopsModule):
     # -- absent ------------------------------------------------------------
     def _absent(self, existing):
         if existing is None:
-            self.exit_json(False, diff=self.diff({}, {}), server={}, actions=[])
+            return self.outcome(False, diff=self.diff({}, {}), server={}, actions=[])
         before = server_summary(existing)
-        self.exit_if_check_mode(True, diff=self.diff(before, {}), server={}, actions=['delete'])
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff(before, {}), server={}, actions=['delete'])
         self.conn.compute.delete_server(existing)
         if self.params['wait']:
             self.wait_for(lambda: self._refetch(existing.id), ['GONE', 'DELETED'], ['ERROR'],
                           what="deleted server '%s' (%s)" % (existing.name, existing.id), describe_failure=fault_message)
-        self.exit_json(True, diff=self.diff(before, {}), server={}, actions=['delete'])
+        return self.outcome(True, diff=self.diff(before, {}), server={}, actions=['delete'])
 
     # -- create ------------------------------------------------------------
     def _create(self, nics):
         missing = [option for option in ('image', 'flavor') if not self.params[option]]
         if missing:
-            self.fail_json(msg="server '%s' does not exist; creating it needs %s"
-                               % (self.params['name'], ' and '.join(missing)))
+            raise ModuleFailure(msg="server '%s' does not exist; creating it needs %s"
+                                    % (self.params['name'], ' and '.join(missing)))
         image = self._resolve_image()
         flavor = self._resolve_flavor()
         networks = self._resolve_nics(nics)
@@ -312,7 +315,8 @@ class ServerModule(NovaopsModule):
             key_name=self.params['key_name'],
             metadata=dict(self.params['metadata'] or {}),
         )
-        self.exit_if_check_mode(True, diff=self.diff({}, predicted), server=predicted, actions=actions)
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff({}, predicted), server=predicted, actions=actions)
 
         request = dict(name=self.params['name'], image_id=image.id, flavor_id=flavor.id, networks=networks)
         for option in ('availability_zone', 'host', 'key_name', 'metadata'):
@@ -332,7 +336,7 @@ class ServerModule(NovaopsModule):
                 server = self._wait_status(server, ['SHUTOFF'])
         server = self._refetch(server.id) or server
         after = server_summary(server)
-        self.exit_json(True, diff=self.diff({}, after), server=after, actions=actions)
+        return self.outcome(True, diff=self.diff({}, after), server=after, actions=actions)
 
     # -- existing server ---------------------------------------------------
     def _converge(self, server):
@@ -340,8 +344,9 @@ class ServerModule(NovaopsModule):
         if server.status in TRANSITIONAL_STATUSES and self.params['wait']:
             server = self._wait_status(server, SETTLED_STATUSES)
         if server.status == 'ERROR':
-            self.fail_json(msg="server '%s' (%s) exists in ERROR state: %s. Delete it (state: absent) and create it "
-                               "again." % (server.name, server.id, fault_message(server) or 'no fault recorded'))
+            raise ModuleFailure(
+                msg="server '%s' (%s) exists in ERROR state: %s. Delete it (state: absent) and create it "
+                    "again." % (server.name, server.id, fault_message(server) or 'no fault recorded'))
         self._warn_about_differences(server)
 
         before = server_summary(server)
@@ -352,18 +357,19 @@ class ServerModule(NovaopsModule):
         elif wanted == 'stopped' and server.status != 'SHUTOFF':
             action = 'stop'
         if action and server.status not in ('ACTIVE', 'SHUTOFF'):
-            self.fail_json(msg="cannot %s server '%s' (%s) while it is %s; it must be ACTIVE or SHUTOFF "
-                               "(confirm or revert a resize, unpause, resume or unshelve it first)."
-                               % (action, server.name, server.id, server.status))
+            raise ModuleFailure(msg="cannot %s server '%s' (%s) while it is %s; it must be ACTIVE or SHUTOFF "
+                                    "(confirm or revert a resize, unpause, resume or unshelve it first)."
+                                    % (action, server.name, server.id, server.status))
 
         predicted = dict(before)
         if action:
             predicted.update(status='ACTIVE' if action == 'start' else 'SHUTOFF',
                              power_state='running' if action == 'start' else 'shutdown')
         actions = [action] if action else []
-        self.exit_if_check_mode(bool(action), diff=self.diff(before, predicted), server=predicted, actions=actions)
+        if self.check_mode:
+            return self.outcome(bool(action), diff=self.diff(before, predicted), server=predicted, actions=actions)
         if not action:
-            self.exit_json(False, diff=self.diff(before, before), server=before, actions=[])
+            return self.outcome(False, diff=self.diff(before, before), server=before, actions=[])
 
         if action == 'start':
             self.conn.compute.start_server(server)
@@ -374,7 +380,7 @@ class ServerModule(NovaopsModule):
         else:
             server = self._refetch(server.id) or server
         after = server_summary(server)
-        self.exit_json(True, diff=self.diff(before, after), server=after, actions=actions)
+        return self.outcome(True, diff=self.diff(before, after), server=after, actions=actions)
 
     def _warn_about_differences(self, server):
         requested_image, requested_flavor = self.params['image'], self.params['flavor']

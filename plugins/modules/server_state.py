@@ -114,8 +114,8 @@ class ServerStateModule(MigrationModule):
         if server.status == wanted and not server.task_state:
             self.exit_json(False, diff=self.diff(before, before), server=before, previous_status=server.status)
         predicted = dict(before, status=wanted, task_state=None)
-        self.exit_if_check_mode(True, diff=self.diff(before, predicted), server=before,
-                                previous_status=server.status)
+        if self.check_mode:
+            self.exit_json(True, diff=self.diff(before, predicted), server=before, previous_status=server.status)
 
         self.conn.compute.reset_server_state(server, self.params['state'])
         current = self.conn.compute.get_server(server.id)

@@ -141,7 +141,7 @@ actions:
 import ipaddress
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
+from ansible_collections.novaops.migration.plugins.module_utils.openstack import ModuleFailure, NovaopsModule
 
 
 def subnet_summary(subnet):
@@ -265,15 +265,15 @@ class SubnetModule(NovaopsModule):
         network = self._find_network()
         existing = self._find(network)
         if self.params['state'] == 'absent':
-            self._absent(existing)
-        self._present(network, existing)
+            self.exit_json(**self._absent(existing))
+        self.exit_json(**self._present(network, existing))
 
     def _validate(self):
         problems = address_problems(self.params['cidr'], self.params['ip_version'], self.params['allocation_pools'],
                                     self.params['gateway_ip'], self.params['dns_nameservers'])
         if problems:
-            self.fail_json(msg='invalid subnet %s: %s. Nothing was sent to the cloud.'
-                               % (self.params['name'], '; '.join(problems)), problems=problems)
+            raise ModuleFailure(msg='invalid subnet %s: %s. Nothing was sent to the cloud.'
+                                    % (self.params['name'], '; '.join(problems)), problems=problems)
 
     def _find_network(self):
         name_or_id = self.params['network']
@@ -293,11 +293,12 @@ class SubnetModule(NovaopsModule):
 
     def _absent(self, existing):
         if existing is None:
-            self.exit_json(False, diff=self.diff({}, {}), subnet={}, actions=[])
+            return self.outcome(False, diff=self.diff({}, {}), subnet={}, actions=[])
         before = subnet_summary(existing)
-        self.exit_if_check_mode(True, diff=self.diff(before, {}), subnet={}, actions=['delete'])
+        if self.check_mode:
+            return self.outcome(True, diff=self.diff(before, {}), subnet={}, actions=['delete'])
         self.conn.network.delete_subnet(existing, ignore_missing=False)
-        self.exit_json(True, diff=self.diff(before, {}), subnet={}, actions=['delete'])
+        return self.outcome(True, diff=self.diff(before, {}), subnet={}, actions=['delete'])
 
     def _requested_mutables(self):
         """Mutable attributes the task sets, as openstacksdk Subnet attributes."""
@@ -323,11 +324,12 @@ class SubnetModule(NovaopsModule):
                              allocation_pools=requested.get('allocation_pools', []),
                              dns_nameservers=requested.get('dns_nameservers', []),
                              enable_dhcp=requested.get('is_dhcp_enabled', True))
-            self.exit_if_check_mode(True, diff=self.diff({}, predicted), subnet=predicted, actions=['create'])
+            if self.check_mode:
+                return self.outcome(True, diff=self.diff({}, predicted), subnet=predicted, actions=['create'])
             subnet = self.conn.network.create_subnet(name=self.params['name'], network_id=network.id, cidr=cidr,
                                                      ip_version=self.params['ip_version'], **requested)
             after = subnet_summary(subnet)
-            self.exit_json(True, diff=self.diff({}, after), subnet=after, actions=['create'])
+            return self.outcome(True, diff=self.diff({}, after), subnet=after, actions=['create'])
 
         before = subnet_summary(existing)
         differences = []
@@ -338,9 +340,10 @@ class SubnetModule(NovaopsModule):
         if existing.ip_version != self.params['ip_version']:
             differences.append('ip_version (cloud %s, requested %s)' % (existing.ip_version, self.params['ip_version']))
         if differences:
-            self.fail_json(msg="subnet '%s' (%s) exists with different %s; these cannot be changed. Delete the subnet "
-                               "(state: absent) and create it again, or choose another name."
-                               % (existing.name, existing.id, ', '.join(differences)))
+            raise ModuleFailure(
+                msg="subnet '%s' (%s) exists with different %s; these cannot be changed. Delete the subnet "
+                    "(state: absent) and create it again, or choose another name."
+                    % (existing.name, existing.id, ', '.join(differences)))
 
         current = dict(allocation_pools=before['allocation_pools'], gateway_ip=before['gateway_ip'],
                        dns_nameservers=before['dns_nameservers'], is_dhcp_enabled=before['enable_dhcp'])
@@ -349,12 +352,13 @@ class SubnetModule(NovaopsModule):
         for key, value in updates.items():
             predicted['enable_dhcp' if key == 'is_dhcp_enabled' else key] = value
         actions = ['update'] if updates else []
-        self.exit_if_check_mode(bool(updates), diff=self.diff(before, predicted), subnet=predicted, actions=actions)
+        if self.check_mode:
+            return self.outcome(bool(updates), diff=self.diff(before, predicted), subnet=predicted, actions=actions)
         if not updates:
-            self.exit_json(False, diff=self.diff(before, before), subnet=before, actions=[])
+            return self.outcome(False, diff=self.diff(before, before), subnet=before, actions=[])
         subnet = self.conn.network.update_subnet(existing, **updates)
         after = subnet_summary(subnet)
-        self.exit_json(True, diff=self.diff(before, after), subnet=after, actions=actions)
+        return self.outcome(True, diff=self.diff(before, after), subnet=after, actions=actions)
 
 
 def main():

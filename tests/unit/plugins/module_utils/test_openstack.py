@@ -12,7 +12,7 @@ from openstack import exceptions as sdk_exceptions
 
 from ansible_collections.novaops.migration.plugins.module_utils import openstack as novaops_openstack
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import (
-    DEFAULT_TIMEOUT, MIGRATION_TIMEOUT, NovaopsModule, first_url,
+    DEFAULT_TIMEOUT, MIGRATION_TIMEOUT, ModuleFailure, NovaopsModule, first_url,
 )
 
 
@@ -227,13 +227,42 @@ def test_wait_options_exist_only_for_waiting_modules(probe):
     assert params['timeout'] == MIGRATION_TIMEOUT
 
 
-def test_exit_if_check_mode_exits_only_in_check_mode(run_module):
-    def action(module):
-        module.exit_if_check_mode(True, predicted='yes')
-        module.exit_json(True, acted='yes')
-    ProbeModule.action = staticmethod(action)
+def test_a_helper_returns_its_outcome_and_only_run_exits(run_module):
+    def decide(module):
+        if module.check_mode:
+            return module.outcome(True, predicted='yes')
+        return module.outcome(True, diff=module.diff({'size': 1}, {'size': 2}), acted='yes')
+    ProbeModule.action = staticmethod(lambda module: module.exit_json(**decide(module)))
     assert run_module(ProbeModule, {}, check_mode=True) == dict(changed=True, predicted='yes')
     assert run_module(ProbeModule, {}) == dict(changed=True, acted='yes')
+    assert run_module(ProbeModule, {}, diff=True)['diff'] == dict(before={'size': 1}, after={'size': 2})
+
+
+def test_a_helper_s_failure_ends_the_task_with_its_message_and_fields(probe):
+    def helper(module):
+        raise ModuleFailure("no room on compute2", server=dict(id='s1', host='compute1'))
+    result = probe(helper)
+    assert result['failed'] is True
+    assert result['msg'] == 'no room on compute2'
+    assert result['server'] == dict(id='s1', host='compute1')
+
+
+def test_no_module_helper_exits_by_itself():
+    """Helpers raise ModuleFailure or return an outcome: only run() (and the base's entry point) exit."""
+    import ast
+    import pathlib
+    plugins = pathlib.Path(novaops_openstack.__file__).resolve().parents[1]
+    offenders = []
+    for path in sorted(plugins.glob('module*/*.py')):
+        for function in ast.walk(ast.parse(path.read_text())):
+            exits_allowed = ('run', '__call__', 'main', 'fail_json', 'exit_json')
+            if not isinstance(function, ast.FunctionDef) or function.name in exits_allowed:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                        node.func.attr in ('fail_json', 'exit_json'):
+                    offenders.append('%s:%d %s' % (path.name, node.lineno, function.name))
+    assert offenders == []
 
 
 def test_diff_is_returned_only_when_asked(run_module):
