@@ -253,7 +253,10 @@ def test_no_module_helper_exits_by_itself():
     import pathlib
     plugins = pathlib.Path(novaops_openstack.__file__).resolve().parents[1]
     offenders = []
-    for path in sorted(plugins.glob('module*/*.py')):
+    scanned = sorted(plugins.glob('module*/*.py'))
+    # Not vacuous: the walk reads the base and the modules that build on it.
+    assert {'openstack.py', 'live_migrate.py', 'cold_migrate.py', 'evacuate.py'} <= {path.name for path in scanned}
+    for path in scanned:
         for function in ast.walk(ast.parse(path.read_text())):
             exits_allowed = ('run', '__call__', 'main', 'fail_json', 'exit_json')
             if not isinstance(function, ast.FunctionDef) or function.name in exits_allowed:
