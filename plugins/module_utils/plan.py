@@ -76,8 +76,12 @@ class PlanError(Exception):
 
 # -- options -------------------------------------------------------------------------------
 def plan_options(mode='auto', fallback='none', allow_stop=False, block_migration=True,
-                 config_drive_format='iso9660', targets=None, host_cpu=None, microversion=None, source=None):
-    """The plan's options as build_plan() reads them; ``microversion`` is the compute API's maximum (major, minor)."""
+                 config_drive_format='iso9660', targets=None, host_cpu=None, microversion=None, source=None,
+                 wave=None):
+    """The plan's options as build_plan() reads them; ``microversion`` is the compute API's maximum (major, minor).
+
+    ``wave``: other hosts emptied together with ``source`` (a maintenance wave); none of them takes servers.
+    """
     if mode not in MODES:
         raise PlanError("mode must be one of %s, got '%s'" % (', '.join(MODES), mode))
     if fallback not in FALLBACKS:
@@ -85,7 +89,7 @@ def plan_options(mode='auto', fallback='none', allow_stop=False, block_migration
     return dict(mode=mode, fallback=fallback, allow_stop=bool(allow_stop), block_migration=bool(block_migration),
                 config_drive_format=config_drive_format, targets=list(targets) if targets else None,
                 host_cpu=dict(host_cpu or {}), microversion=tuple(microversion) if microversion else None,
-                source=source)
+                source=source, wave=sorted(set(wave or []) - set([source])))
 
 
 def supports(microversion, needed):
@@ -98,10 +102,12 @@ def version_text(microversion):
 
 
 # -- the hosts -----------------------------------------------------------------------------
-def service_exclusion(host, row, allowed_targets=None, source=None):
+def service_exclusion(host, row, allowed_targets=None, source=None, wave=()):
     """Why ``host`` cannot take servers, from the options and its nova-compute (``row``) alone, or None."""
     if source is not None and host == source:
         return 'it is the host being emptied'
+    if host in (wave or ()):
+        return 'it is emptied at the same time (the same maintenance wave)'
     if allowed_targets is not None and host not in allowed_targets:
         return 'not in targets'
     if row.get('forced_down'):
@@ -114,9 +120,9 @@ def service_exclusion(host, row, allowed_targets=None, source=None):
     return None
 
 
-def target_exclusion(host, row, allowed_targets=None, source=None):
+def target_exclusion(host, row, allowed_targets=None, source=None, wave=()):
     """Why ``host`` (its compute service and Placement ``row``) cannot take servers, or None when it can."""
-    why = service_exclusion(host, row, allowed_targets, source)
+    why = service_exclusion(host, row, allowed_targets, source, wave)
     if why is not None:
         return why
     if not row.get('provider'):
@@ -627,7 +633,7 @@ def build_plan(servers, hosts, groups, options):
     allowed = set(targets) if targets else None
     exclusions = {}
     for host in order:
-        why = target_exclusion(host, hosts[host], allowed, options['source'])
+        why = target_exclusion(host, hosts[host], allowed, options['source'], options.get('wave') or ())
         if why is not None:
             exclusions[host] = why
     book = _GroupBook(groups, hosts)

@@ -28,7 +28,8 @@ description:
     another member (which Nova requires, so members that all live on the source cannot move live or cold); C(soft-)
     policies only order the targets and add a warning. Groups the remaining hosts cannot satisfy are listed in
     RV(problems) before anything moves.
-  - Costs a fixed number of API requests plus two per compute host, whatever the number of servers (RV(api_calls)).
+  - Costs a fixed number of API requests plus two per compute host (and a server listing per host of O(wave)),
+    whatever the number of servers (RV(api_calls)).
   - Changes nothing; C(changed) is always false.
 options:
   host:
@@ -36,6 +37,14 @@ options:
       - Compute host (its nova-compute service's host) whose servers are planned, as for a drain. It is never a target.
       - Exactly one of O(host) and O(servers) is required.
     type: str
+  wave:
+    description:
+      - Other compute hosts emptied at the same time as O(host), as the hosts of a maintenance wave are. Their
+        servers are planned too, packed together with those of O(host) on the room the remaining hosts have,
+        and none of them takes servers. Needs O(host).
+    type: list
+    elements: str
+    version_added: 0.3.0
   servers:
     description:
       - Names or ids of the servers to plan, in any project, on any hosts. Each server's own host is not a target
@@ -146,6 +155,12 @@ EXAMPLES = r'''
     targets: [compute2, compute3]
     fallback: stop
     allow_stop: true
+
+- name: Could compute1 and compute4 (in other availability zones) be emptied at the same time?
+  novaops.migration.migration_plan:
+    cloud: lab
+    host: compute1
+    wave: [compute4]
 
 - name: Read the computes' CPU settings
   novaops.migration.nova_conf_info:
@@ -307,6 +322,7 @@ def server_record(server, allocation, ports):
 class MigrationPlanModule(MigrationModule):
     argument_spec = dict(
         host=dict(type='str'),
+        wave=dict(type='list', elements='str'),
         servers=dict(type='list', elements='str'),
         targets=dict(type='list', elements='str'),
         mode=dict(type='str', default='auto', choices=['auto', 'live', 'cold']),
@@ -318,7 +334,7 @@ class MigrationPlanModule(MigrationModule):
         host_cpu=dict(type='dict', default={}),
     )
     module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('host', 'servers')],
-                         required_one_of=[('host', 'servers')])
+                         required_one_of=[('host', 'servers')], required_by=dict(wave='host'))
 
     def run(self):
         self.api_calls = 0
@@ -327,8 +343,9 @@ class MigrationPlanModule(MigrationModule):
                                   "Reading each server's flavor and extra specs from the server listing")
         services = self._counted(self.compute_services)
         source = self.params['host']
-        if source is not None:
-            self.require_compute_host(source)
+        wave = [host for host in self.params['wave'] or [] if host != source]
+        for host in ([source] if source is not None else []) + wave:
+            self.require_compute_host(host)
         if self.params['settle_timeout'] < 0:
             self.fail_json(msg='settle_timeout must be 0 or more seconds, got %d' % self.params['settle_timeout'])
         servers, settled = self._settled_servers(source)
@@ -346,7 +363,8 @@ class MigrationPlanModule(MigrationModule):
                 mode=self.params['mode'], fallback=self.params['fallback'], allow_stop=self.params['allow_stop'],
                 block_migration=self.params['block_migration'],
                 config_drive_format=self.params['config_drive_format'], targets=self.params['targets'],
-                host_cpu=self.params['host_cpu'], microversion=self._max_microversion(compute), source=source)
+                host_cpu=self.params['host_cpu'], microversion=self._max_microversion(compute), source=source,
+                wave=wave)
             plan = build_plan(records, hosts, groups, options)
         except PlanError as error:
             self.fail_json(msg=str(error))
@@ -366,7 +384,13 @@ class MigrationPlanModule(MigrationModule):
     def _servers(self, source):
         compute = self.conn.compute
         if source is not None:
-            return self._counted(lambda: compute.servers(details=True, all_projects=True, compute_host=source))
+            # One listing per host emptied: the source and the other hosts of its wave.
+            wave = [host for host in self.params['wave'] or [] if host != source]
+            found = []
+            for host in [source] + sorted(set(wave)):
+                found.extend(self._counted(lambda: compute.servers(details=True, all_projects=True,
+                                                                   compute_host=host)))
+            return found
         # One listing of every project's servers, matched here: a lookup per name would cost a request per server.
         everything = self._counted(lambda: compute.servers(details=True, all_projects=True))
         by_id, by_name = {}, {}
@@ -446,7 +470,8 @@ class MigrationPlanModule(MigrationModule):
                        inventories={}, consumers=None)
             hosts[service.host] = row
             # Placement is read only for the hosts that matter: the sources and the hosts that may take servers.
-            wanted = service.host in sources or service_exclusion(service.host, row, targets, source) is None
+            wanted = service.host in sources or service_exclusion(service.host, row, targets, source,
+                                                                  self.params['wave'] or ()) is None
             if row['provider'] and wanted:
                 self._read_provider(row)
         return hosts

@@ -276,3 +276,35 @@ def test_without_settle_timeout_nothing_is_waited_for(run_module, cloud3):
     assert by_name(result)['web1']['verdict'] == 'skip'
     assert result['settled'] == dict(seconds=0.0, servers=[], busy=['web1'])
     assert cloud3.call_names().count('compute.servers') == 1
+
+
+def test_a_wave_plans_its_hosts_servers_together_and_none_of_them_is_a_target(run_module, cloud3):
+    add_server(cloud3, 'web1', resources=dict(VCPU=1, MEMORY_MB=768, DISK_GB=1))
+    add_server(cloud3, 'db1', host='compute2', resources=dict(VCPU=1, MEMORY_MB=768, DISK_GB=1))
+    result = plan(run_module, host='compute1', wave=['compute2'])
+    assert [(entry['name'], entry['source_host'], entry['verdict'], entry['target'])
+            for entry in result['servers']] == [('web1', 'compute1', 'live', 'compute3'),
+                                                ('db1', 'compute2', 'live', 'compute3')]
+    assert [kwargs['compute_host'] for name, dummy, kwargs in cloud3.calls if name == 'compute.servers'] == [
+        'compute1', 'compute2']
+    assert [(row['host'], row['excluded_because']) for row in result['hosts']] == [
+        ('compute2', 'it is emptied at the same time (the same maintenance wave)'), ('compute3', None)]
+    assert cloud3.mutations() == []
+
+
+def test_a_wave_packs_the_whole_wave_into_the_room_left(run_module, cloud3):
+    # compute3 offers 1536 MB: each host's server fits there alone, the two together do not.
+    add_server(cloud3, 'web1', resources=dict(VCPU=1, MEMORY_MB=1024, DISK_GB=1))
+    add_server(cloud3, 'db1', host='compute2', resources=dict(VCPU=1, MEMORY_MB=1024, DISK_GB=1))
+    alone = by_name(plan(run_module, host='compute1'))
+    assert alone['web1']['verdict'] == 'live'
+    together = by_name(plan(run_module, host='compute1', wave=['compute2']))
+    assert sorted(entry['verdict'] for entry in together.values()) == ['live', 'skip']
+
+
+def test_a_wave_needs_a_host_and_names_only_compute_hosts(run_module, cloud3):
+    assert 'missing parameter(s) required by \'wave\': host' in plan(run_module, servers=['web1'],
+                                                                     wave=['compute2'])['msg']
+    result = plan(run_module, host='compute1', wave=['compute9'])
+    assert result['failed']
+    assert "no nova-compute service runs on host 'compute9'" in result['msg']
