@@ -21,6 +21,13 @@ options:
     description:
       - Only services of this binary, for example C(nova-compute).
     type: str
+  aggregates:
+    description:
+      - Also name each service's host aggregates (RV(services[].aggregates)), from one more request, as a rolling
+        maintenance one host per aggregate at a time needs them.
+    type: bool
+    default: false
+    version_added: 0.3.0
 extends_documentation_fragment:
   - novaops.migration.openstack
   - novaops.migration.openstack.ACTION_GROUP
@@ -53,6 +60,13 @@ EXAMPLES = r'''
       - compute_services.services | rejectattr('status', 'eq', 'enabled') | list | length == 0
       - compute_services.services | rejectattr('state', 'eq', 'up') | list | length == 0
     fail_msg: "Not all compute services are usable: {{ compute_services.services }}"
+
+- name: List the compute services with their host aggregates
+  novaops.migration.compute_service_info:
+    cloud: lab
+    binary: nova-compute
+    aggregates: true
+  register: compute_services_and_aggregates
 '''
 
 RETURN = r'''
@@ -98,6 +112,13 @@ services:
       description: Last time the service reported.
       type: str
       sample: '2026-11-23T21:40:02.000000'
+    aggregates:
+      description: Names of the host aggregates the service's host is in, sorted; only with O(aggregates=true).
+      type: list
+      elements: str
+      returned: when O(aggregates=true)
+      sample: [rack-a]
+      version_added: 0.3.0
 '''
 
 from ansible_collections.novaops.migration.plugins.module_utils.openstack import NovaopsModule
@@ -108,6 +129,7 @@ class ComputeServiceInfoModule(NovaopsModule):
     argument_spec = dict(
         host=dict(type='str'),
         binary=dict(type='str'),
+        aggregates=dict(type='bool', default=False),
     )
     module_kwargs = dict(supports_check_mode=True)
 
@@ -115,6 +137,13 @@ class ComputeServiceInfoModule(NovaopsModule):
         query = dict((option, self.params[option]) for option in ('host', 'binary') if self.params[option])
         services = [service_summary(service) for service in self.conn.compute.services(**query)]
         services.sort(key=lambda service: (service['host'] or '', service['binary'] or ''))
+        if self.params['aggregates']:
+            member_of = {}
+            for aggregate in self.conn.compute.aggregates():
+                for host in aggregate.hosts or []:
+                    member_of.setdefault(host, set()).add(aggregate.name)
+            for service in services:
+                service['aggregates'] = sorted(member_of.get(service['host'], ()))
         self.exit_json(False, services=services)
 
 

@@ -34,3 +34,25 @@ def test_filters_are_passed_to_nova(run_module, cloud, services):
     result = run_module(ComputeServiceInfoModule, dict(binary='nova-compute', host='compute1'))
     assert [service['id'] for service in result['services']] == ['s2']
     assert cloud.call('compute.services')[1] == dict(binary='nova-compute', host='compute1')
+
+
+def test_aggregates_name_each_hosts_aggregates_from_one_listing(run_module, cloud, services):
+    from openstack.compute.v2.aggregate import Aggregate
+    listed = []
+
+    def aggregates(**query):
+        listed.append(query)
+        return [Aggregate(id=1, name='rack-b', hosts=['compute2']),
+                Aggregate(id=2, name='rack-a', hosts=['compute1', 'compute2']), Aggregate(id=3, name='empty')]
+
+    cloud.compute.aggregates = aggregates
+    result = run_module(ComputeServiceInfoModule, dict(aggregates=True))
+    assert [(service['host'], service['aggregates']) for service in result['services']] == [
+        ('compute1', ['rack-a']), ('compute2', ['rack-a', 'rack-b']), ('controller', [])]
+    assert listed == [{}]
+
+
+def test_without_aggregates_none_are_read(run_module, cloud, services):
+    cloud.compute.aggregates = lambda **query: pytest.fail('aggregates listed without aggregates=true')
+    result = run_module(ComputeServiceInfoModule, {})
+    assert 'aggregates' not in result['services'][0]
