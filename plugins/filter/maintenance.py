@@ -4,8 +4,9 @@
 
 """Rolling maintenance's decisions, state and report (playbooks/maintenance.yml).
 
-One host at a time goes through the phases drained -> maintained -> enabled
--> done: its servers moved off (the drain, with the plan), the operator's
+Each host goes through the phases drained -> maintained -> enabled -> done,
+one host at a time or, in waves, one host per availability zone or host
+aggregate at a time: its servers moved off (the drain, with the plan), the operator's
 tasks run on it (an upgrade, a reboot), it is back in service once its
 nova-compute reports again and libvirt listens, and (move_back) the servers
 its drain moved off are moved back to it. The phases reached are kept in a
@@ -20,6 +21,9 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 PHASES = ('drained', 'maintained', 'enabled', 'done')
+WAVE_BY = dict(host='one host at a time', zone='one host per availability zone at a time',
+               aggregate='one host per host aggregate at a time')
+NO_AGGREGATE = '(no aggregate)'
 
 
 def _phases(state):
@@ -38,20 +42,109 @@ def _phases(state):
     return phases
 
 
-def maintenance_order(hosts, state=None):
+def _wave_by(wave_by):
+    if wave_by not in WAVE_BY:
+        raise AnsibleFilterError("wave_by must be one of %s, got %r" % (', '.join(WAVE_BY), wave_by))
+    return wave_by
+
+
+def maintenance_order(hosts, state=None, wave_by='host'):
     """The hosts still to maintain, in order, each with the phase it reached; the hosts done; a line saying so."""
+    pace = WAVE_BY[_wave_by(wave_by)]
     phases = _phases(state)
     pending = [dict(host=host, phase=phases.get(host)) for host in hosts if phases.get(host) != 'done']
     done = [host for host in hosts if phases.get(host) == 'done']
     if done:
-        line = 'Maintenance of %s: %s done already (state file), %s to go.' % (
-            ', '.join(hosts), ', '.join(done), ', '.join(entry['host'] for entry in pending) or 'none')
+        line = 'Maintenance of %s, %s: %s done already (state file), %s to go.' % (
+            ', '.join(hosts), pace, ', '.join(done), ', '.join(entry['host'] for entry in pending) or 'none')
     else:
-        line = 'Maintenance of %s, one host at a time.' % ', '.join(hosts)
+        line = 'Maintenance of %s, %s.' % (', '.join(hosts), pace)
     resumed = [entry for entry in pending if entry['phase']]
     if resumed:
         line += ' %s resumes after the phase %s.' % (resumed[0]['host'], resumed[0]['phase'])
     return dict(pending=pending, done=done, line=line)
+
+
+def _wave_keys(host, services, wave_by):
+    """What a host may not share with another host of its wave: its zone, or each of its aggregates."""
+    service = services.get(host)
+    if service is None:
+        raise AnsibleFilterError("%s runs no nova-compute (compute hosts: %s); nothing was changed"
+                                 % (host, ', '.join(sorted(services)) or 'none'))
+    if wave_by == 'zone':
+        return set([service.get('zone') or 'nova'])
+    # A host in no aggregate shares the lack with the others in none: they go one at a time, not all at once.
+    return set(service.get('aggregates') or [NO_AGGREGATE])
+
+
+def maintenance_waves(pending, services=None, wave_by='host'):
+    """The pending hosts (maintenance_order's) in waves, maintained at the same time, at most one per zone/aggregate.
+
+    ``services`` are the nova-compute services (novaops.migration.compute_service_info, with aggregates for
+    ``wave_by=aggregate``). Each host joins the first wave holding no host of its zone (no host sharing one of its
+    aggregates); hosts an interrupted run left in a phase go first, so the hosts left disabled come back first.
+    ``peers`` names, per host, the other hosts of its wave drained in this run (a host back in service is not):
+    their servers are planned together and none of them takes another's servers.
+    """
+    _wave_by(wave_by)
+    pending = list(pending or [])
+    pending = [entry for entry in pending if entry.get('phase')] + [entry for entry in pending
+                                                                    if not entry.get('phase')]
+    if wave_by == 'host':
+        waves = [[entry] for entry in pending]
+    else:
+        by_host = dict((service.get('host'), service) for service in services or []
+                       if service.get('binary', 'nova-compute') == 'nova-compute')
+        waves, taken = [], []
+        for entry in pending:
+            keys = _wave_keys(entry['host'], by_host, wave_by)
+            for index, wave in enumerate(waves):
+                if not taken[index] & keys:
+                    wave.append(entry)
+                    taken[index] |= keys
+                    break
+            else:
+                waves.append([entry])
+                taken.append(set(keys))
+    peers = dict((entry['host'], [other['host'] for other in wave
+                                  if other['host'] != entry['host'] and other.get('phase') != 'enabled'])
+                 for wave in waves for entry in wave)
+    line = ('%d wave(s), %s: %s.' % (len(waves), WAVE_BY[wave_by], ', then '.join(
+        ' and '.join(entry['host'] for entry in wave) + (' together' if len(wave) > 1 else '') for wave in waves))
+        if waves else 'No host to maintain.')
+    sizes = [len(wave) for wave in waves]
+    # serial: the batches of the maintenance play; with no host left the play has none to batch.
+    return dict(waves=waves, sizes=sizes, serial=sizes or [1], peers=peers,
+                queue=[entry for wave in waves for entry in wave], line=line)
+
+
+def maintenance_collected(state, inventory_hosts, hostvars):
+    """The maintenance's state once its hosts ran at the same time, where each kept its own progress.
+
+    ``state`` is the state the run started from; each of ``inventory_hosts`` (the hosts of the maintenance play)
+    has its Nova name in ``maintenance_host`` and, once it reached a phase, its own copy of the state in
+    ``maintenance_state`` and, when it stopped, why in ``maintenance_failure``. Returns the state with each host's
+    own entry, the Nova names of the hosts that stopped (``stopped_at``, comma-separated) and why (``failures``).
+    """
+    _phases(state)
+    hosts = dict((state or {}).get('hosts', {}))
+    stopped, failures = [], []
+    for name in inventory_hosts or []:
+        try:
+            facts = hostvars[name] or {}
+        except (KeyError, TypeError):
+            continue
+        host = (facts.get('maintenance_host') or {}).get('host') or name
+        own = ((facts.get('maintenance_state') or {}).get('hosts') or {}).get(host)
+        if own:
+            hosts[host] = own
+        failure = facts.get('maintenance_failure')
+        if failure:
+            stopped.append(host)
+            failures.append('%s: %s' % (host, failure))
+    collected = dict(playbook='maintenance', hosts=hosts)
+    _phases(collected)
+    return dict(state=collected, stopped_at=', '.join(stopped), failures=failures)
 
 
 def maintenance_state(state, host, phase, at, record=None, move_back=None):
@@ -63,6 +156,8 @@ def maintenance_state(state, host, phase, at, record=None, move_back=None):
     hosts = dict((state or {}).get('hosts', {}))
     entry = dict(hosts.get(host) or {}, phase=phase, at=at)
     entry.setdefault('since', at)
+    # When each phase was reached: a wave's hosts show their maintenance overlapping, the next wave's following.
+    entry['reached'] = dict(entry.get('reached') or {}, **{phase: at})
     if record is not None:
         entry['drain'] = record
     if move_back is not None:
@@ -71,12 +166,13 @@ def maintenance_state(state, host, phase, at, record=None, move_back=None):
     return dict(playbook='maintenance', hosts=hosts)
 
 
-def maintenance_drain_settings(settings, host, target=''):
-    """The drain's settings (novaops_drain) for one host of the maintenance (``target``: its move back)."""
+def maintenance_drain_settings(settings, host, target='', wave=None):
+    """The drain's settings (novaops_drain) for one host of the maintenance (``target``: its move back; ``wave``:
+    the other hosts drained at the same time)."""
     return dict(host=host, target=target, concurrency=settings['concurrency'], reason=settings['reason'], enable=False,
                 move_timeout=settings['move_timeout'], on_timeout=settings['on_timeout'],
                 progress_interval=settings['progress_interval'], fallback=settings['fallback'],
-                grace=settings['grace'])
+                grace=settings['grace'], wave=[peer for peer in wave or [] if peer != host])
 
 
 def move_back_candidates(moves, servers, host, check_mode=False):
@@ -172,13 +268,15 @@ def maintenance_report(state, hosts, elapsed, stopped_at=None):
                   moves=dict((host, ((entries.get(host) or {}).get('drain') or {}).get('moves') or [])
                              for host in hosts),
                   moved_back=dict((host, ((entries.get(host) or {}).get('move_back') or {}).get('moves') or [])
-                                  for host in hosts))
+                                  for host in hosts),
+                  reached=dict((host, (entries.get(host) or {}).get('reached') or {}) for host in hosts))
     return dict(lines=lines, record=record)
 
 
 class FilterModule(object):
     def filters(self):
         return dict(maintenance_order=maintenance_order, maintenance_state=maintenance_state,
+                    maintenance_waves=maintenance_waves, maintenance_collected=maintenance_collected,
                     maintenance_drain_settings=maintenance_drain_settings, maintenance_report=maintenance_report,
                     move_back_candidates=move_back_candidates, move_back_plan=move_back_plan,
                     move_back_report=move_back_report)

@@ -215,6 +215,7 @@ _MAINTENANCE = (
     ('on_timeout', lambda name, value: choice(name, value, ('abort', 'force_complete', 'fail')), 'abort'),
     ('progress_interval', positive_number, 5),
     ('move_back', strict_bool, False),
+    ('wave_by', lambda name, value: choice(name, value, ('host', 'zone', 'aggregate')), 'host'),
 )
 
 PLAYBOOK_SETTINGS = dict(migrate=_MIGRATE, drain=_DRAIN, evacuate=_EVACUATE, maintenance=_MAINTENANCE)

@@ -55,7 +55,8 @@ notes:
   - The variables of V(maintenance) - C(hosts) (required; a list, or comma-separated), C(maintenance_tasks) (a task
     file), C(state_file) (an absolute path), C(fallback) (none or cold), C(concurrency), C(reason),
     C(health_timeout) (default 600), C(libvirt_port) (default 16509), C(move_timeout), C(on_timeout),
-    C(progress_interval), C(move_back) (a boolean, default false).
+    C(progress_interval), C(move_back) (a boolean, default false), C(wave_by) (host, zone or aggregate; default
+    host).
 seealso:
   - module: novaops.migration.follow_jobs
 author:

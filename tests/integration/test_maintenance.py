@@ -14,6 +14,9 @@ the other integration tests). One running server on each compute:
 4. A fourth run changes nothing.
 5. compute1 and compute2 maintained again (no step, a state file of its own) with move_back=true: each host's
    servers leave it for its maintenance and come back once it is in service, so every server ends where it was.
+6. All three maintained again with the reboot, one host per host aggregate at a time (wave_by=aggregate;
+   compute1 and compute3 in one aggregate, compute2 in another): compute1 and compute2 are drained together
+   (both to compute3) and rebooted at the same time, then compute3 alone once both are back in service.
 
 Every server created here is deleted at the end, and every compute enabled with nova-compute running, even when
 a test fails. The tests run in order and share the servers and the state file.
@@ -39,6 +42,7 @@ NAMES = {f"mig-maint-{number}": host for number, host in enumerate(MAINTAINED, s
 REASON = "novaops maintenance test"
 BREAK = str(REPO / "tests" / "integration" / "files" / "maintenance-stop-nova-compute.yml")
 REBOOT = str(REPO / "lab" / "maintenance-reboot.yml")
+TIMED_REBOOT = str(REPO / "tests" / "integration" / "files" / "maintenance-timed-reboot.yml")
 LOGS = REPO / "tests" / "output" / "logs"
 MEASURED = {}
 MOVED_OFF = {}  # host -> names of the servers its drain moved, as the killed run recorded them
@@ -309,3 +313,66 @@ def test_a_maintenance_with_move_back_leaves_every_server_where_it_was(cloud, se
         assert sorted(move["name"] for move in report["moved_back"][host]) == held[host], report
         assert f"Move back to {host}: {len(held[host])} server(s) moved back, 0 stay elsewhere" in run.text, run
         assert compute_service(cloud, host).status == "enabled"
+
+
+AGGREGATES = {"novaops-test-rack-a": ("compute1", "compute3"), "novaops-test-rack-b": ("compute2",)}
+
+
+def remove_aggregates(cloud):
+    for aggregate in cloud.compute.aggregates():
+        if aggregate.name in AGGREGATES:
+            for host in aggregate.hosts or []:
+                cloud.compute.remove_host_from_aggregate(aggregate, host)
+            cloud.compute.delete_aggregate(aggregate)
+
+
+@pytest.fixture
+def racks(cloud):
+    remove_aggregates(cloud)
+    try:
+        for name, hosts in AGGREGATES.items():
+            aggregate = cloud.compute.create_aggregate(name=name)
+            for host in hosts:
+                cloud.compute.add_host_to_aggregate(aggregate, host)
+        yield AGGREGATES
+    finally:
+        remove_aggregates(cloud)
+
+
+def test_a_maintenance_by_aggregate_maintains_a_wave_of_hosts_at_the_same_time(cloud, lab_hosts, servers, racks,
+                                                                              tmp_path):
+    before = {host: init_started(lab_hosts, host) for host in MAINTAINED}
+    state_file = tmp_path / "state.json"
+    report_file = tmp_path / "report.json"
+    marks = tmp_path / "steps"
+    marks.mkdir()
+    run = maintain(maintenance_tasks=TIMED_REBOOT, step_marks=str(marks), wave_by="aggregate",
+                   state_file=str(state_file), report_file=str(report_file), progress_interval=2)
+    MEASURED["maintenance of three computes by aggregate, two waves (s)"] = run.wall
+    assert run.rc == 0, run
+    assert ("2 wave(s), one host per host aggregate at a time: compute1 and compute2 together, then compute3."
+            in run.text), run
+    assert "Maintenance of compute1, compute2, compute3: 3 of 3 host(s) done" in run.text, run
+    report = json.loads(report_file.read_text())
+    reached = report["reached"]
+    step = {host: {end: float((marks / f"{host}.{end}").read_text()) for end in ("began", "ended")}
+            for host in MAINTAINED}
+    # The wave: both hosts drained before either's step began, and each one's reboot began before the other's
+    # ended - they rebooted at the same time, not one after the other.
+    assert max(reached[host]["drained"] for host in ("compute1", "compute2")) < \
+        min(step[host]["began"] for host in ("compute1", "compute2")), (reached, step)
+    assert step["compute1"]["began"] < step["compute2"]["ended"], step
+    assert step["compute2"]["began"] < step["compute1"]["ended"], step
+    # The next wave started once the first was back in service.
+    assert reached["compute3"]["drained"] > max(reached[host]["done"] for host in ("compute1", "compute2")), reached
+    assert step["compute3"]["began"] > max(step[host]["ended"] for host in ("compute1", "compute2")), step
+    for host in MAINTAINED:
+        assert init_started(lab_hosts, host) != before[host], host
+        assert compute_service(cloud, host).status == "enabled"
+    # Neither host of the first wave took the other's servers: compute3 was the only host left for them.
+    first_wave = report["moves"]["compute1"] + report["moves"]["compute2"]
+    assert first_wave and all(move["moved"] and move["host"] == "compute3" for move in first_wave), report
+    assert all(move["moved"] and move["host"] in ("compute1", "compute2") for move in report["moves"]["compute3"])
+    placed = where(cloud, servers)
+    assert all(status == "ACTIVE" and host in ("compute1", "compute2") for status, host in placed.values()), placed
+    assert phases(state_file) == {host: "done" for host in MAINTAINED}

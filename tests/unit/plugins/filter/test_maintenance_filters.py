@@ -26,16 +26,16 @@ def test_a_resumed_run_skips_the_hosts_done_and_says_where_it_resumes():
     order = maintenance.maintenance_order(HOSTS, state)
     assert order['pending'] == [dict(host='compute2', phase='maintained'), dict(host='compute3', phase=None)]
     assert order['done'] == ['compute1']
-    assert order['line'] == ('Maintenance of compute1, compute2, compute3: compute1 done already (state file), '
-                             'compute2, compute3 to go. compute2 resumes after the phase maintained.')
+    assert order['line'] == ('Maintenance of compute1, compute2, compute3, one host at a time: compute1 done already '
+                             '(state file), compute2, compute3 to go. compute2 resumes after the phase maintained.')
 
 
 def test_the_state_keeps_when_a_host_started_and_its_moves():
     record = dict(moves=[dict(name='web1', host='compute2')])
     state = maintenance.maintenance_state(None, 'compute1', 'drained', 10.0, record)
     state = maintenance.maintenance_state(state, 'compute1', 'done', 30.0)
-    assert state == dict(playbook='maintenance', hosts=dict(compute1=dict(phase='done', at=30.0, since=10.0,
-                                                                          drain=record)))
+    assert state == dict(playbook='maintenance', hosts=dict(compute1=dict(
+        phase='done', at=30.0, since=10.0, drain=record, reached=dict(drained=10.0, done=30.0))))
 
 
 @pytest.mark.parametrize('state', [dict(hosts=dict(compute1=dict(phase='rebooting'))), dict(hosts=['compute1']),
@@ -55,8 +55,10 @@ def test_the_drain_settings_of_a_host():
                     fallback='cold', grace=300)
     assert maintenance.maintenance_drain_settings(settings, 'compute2') == dict(
         host='compute2', target='', concurrency=3, reason='upgrade', enable=False, move_timeout=600,
-        on_timeout='abort', progress_interval=2, fallback='cold', grace=300)
+        on_timeout='abort', progress_interval=2, fallback='cold', grace=300, wave=[])
     assert maintenance.maintenance_drain_settings(settings, 'compute2', 'compute2')['target'] == 'compute2'
+    assert maintenance.maintenance_drain_settings(settings, 'compute2', wave=['compute2', 'compute5'])['wave'] == [
+        'compute5']
 
 
 def test_the_report_says_each_host_s_phase_and_moves():
@@ -73,6 +75,8 @@ def test_the_report_says_each_host_s_phase_and_moves():
     assert report['record']['phases'] == dict(compute1='done', compute2='drained', compute3=None)
     assert report['record']['moves']['compute1'] == [dict(name='web1', host='compute2')]
     assert report['record']['stopped_at'] == 'compute2'
+    assert report['record']['reached'] == dict(compute1=dict(drained=10.0, done=30.0), compute2=dict(drained=40.0),
+                                               compute3={})
 
 
 def test_a_host_put_back_in_service_resumes_at_moving_its_servers_back():
@@ -173,3 +177,89 @@ def test_the_report_counts_the_servers_moved_back():
                                   '1 moved back (web1 <- compute2)')
     assert report['record']['moved_back'] == dict(compute1=[dict(name='web1', source_host='compute2',
                                                                  host='compute1', moved=True)])
+
+
+# -- waves: one host per availability zone or aggregate at a time ---------------------------------------------------
+def service(host, zone='nova', aggregates=None, binary='nova-compute'):
+    return dict(host=host, zone=zone, aggregates=aggregates or [], binary=binary)
+
+
+ZONED = [service('compute1', 'az1', ['rack-a']), service('compute2', 'az1', ['rack-a']),
+         service('compute3', 'az2', ['rack-b']), service('compute4', 'az2', ['rack-b', 'gpu']),
+         service('compute5', 'az3'), service('compute6', 'az3'), service('controller', 'internal', [], 'nova-scheduler')]
+
+
+def pending(*hosts, **phases):
+    return [dict(host=host, phase=phases.get(host)) for host in hosts]
+
+
+def wave_hosts(waves):
+    return [[entry['host'] for entry in wave] for wave in waves['waves']]
+
+
+def test_the_default_is_one_host_at_a_time_in_the_given_order():
+    waves = maintenance.maintenance_waves(pending('compute3', 'compute1', 'compute2'), ZONED)
+    assert wave_hosts(waves) == [['compute3'], ['compute1'], ['compute2']]
+    assert waves['sizes'] == [1, 1, 1]
+    assert waves['peers'] == dict(compute1=[], compute2=[], compute3=[])
+    assert maintenance.maintenance_order(['compute1'], {}, 'zone')['line'] == (
+        'Maintenance of compute1, one host per availability zone at a time.')
+
+
+def test_waves_by_zone_take_at_most_one_host_of_each_zone():
+    waves = maintenance.maintenance_waves(pending('compute1', 'compute2', 'compute3', 'compute4', 'compute5'),
+                                          ZONED, 'zone')
+    assert wave_hosts(waves) == [['compute1', 'compute3', 'compute5'], ['compute2', 'compute4']]
+    assert waves['sizes'] == waves['serial'] == [3, 2]
+    assert [entry['host'] for entry in waves['queue']] == ['compute1', 'compute3', 'compute5', 'compute2',
+                                                           'compute4']
+    assert waves['peers']['compute3'] == ['compute1', 'compute5']
+    assert waves['line'] == ('2 wave(s), one host per availability zone at a time: compute1 and compute3 and '
+                             'compute5 together, then compute2 and compute4 together.')
+
+
+def test_waves_by_aggregate_keep_apart_hosts_sharing_any_aggregate():
+    services = ZONED + [service('compute7', 'az1', ['gpu'])]
+    waves = maintenance.maintenance_waves(pending('compute4', 'compute7', 'compute1', 'compute5', 'compute6'),
+                                          services, 'aggregate')
+    # compute7 shares gpu with compute4; compute5 and compute6 are in no aggregate, so never together either.
+    assert wave_hosts(waves) == [['compute4', 'compute1', 'compute5'], ['compute7', 'compute6']]
+
+
+def test_hosts_an_interrupted_run_left_in_a_phase_go_first_and_a_host_back_in_service_is_no_peer():
+    waves = maintenance.maintenance_waves(pending('compute1', 'compute3', 'compute5', compute3='drained',
+                                                  compute5='enabled'), ZONED, 'zone')
+    assert wave_hosts(waves) == [['compute3', 'compute5', 'compute1']]
+    assert waves['peers'] == dict(compute3=['compute1'], compute5=['compute3', 'compute1'],
+                                  compute1=['compute3'])
+
+
+def test_a_wave_of_a_host_nova_does_not_know_is_refused_before_anything_changes():
+    with pytest.raises(AnsibleFilterError, match='compute9 runs no nova-compute'):
+        maintenance.maintenance_waves(pending('compute1', 'compute9'), ZONED, 'zone')
+    with pytest.raises(AnsibleFilterError, match='wave_by must be one of host, zone, aggregate'):
+        maintenance.maintenance_waves(pending('compute1'), ZONED, 'rack')
+    assert maintenance.maintenance_waves([], ZONED, 'zone')['line'] == 'No host to maintain.'
+    assert maintenance.maintenance_waves([], ZONED, 'zone')['serial'] == [1]
+
+
+def test_the_state_collected_from_hosts_maintained_at_the_same_time():
+    base = maintenance.maintenance_state({}, 'compute9', 'done', 1.0)
+    first = maintenance.maintenance_state(base, 'compute1', 'enabled', 5.0)
+    second = maintenance.maintenance_state(base, 'compute3', 'drained', 6.0, dict(moves=[]))
+    hostvars = {
+        'c1.lab': dict(maintenance_host=dict(host='compute1', phase=None), maintenance_state=first),
+        'compute3': dict(maintenance_host=dict(host='compute3', phase=None), maintenance_state=second,
+                         maintenance_failure='nova-compute did not report'),
+        'compute5': dict(maintenance_host=dict(host='compute5', phase=None)),
+    }
+    collected = maintenance.maintenance_collected(base, ['c1.lab', 'compute3', 'compute5', 'gone'], hostvars)
+    assert sorted(collected['state']['hosts']) == ['compute1', 'compute3', 'compute9']
+    assert collected['state']['hosts']['compute1']['phase'] == 'enabled'
+    assert collected['state']['hosts']['compute3'] == dict(phase='drained', at=6.0, since=6.0, drain=dict(moves=[]),
+                                                           reached=dict(drained=6.0))
+    assert collected['state']['hosts']['compute9']['phase'] == 'done'
+    assert collected['stopped_at'] == 'compute3'
+    assert collected['failures'] == ['compute3: nova-compute did not report']
+    assert maintenance.maintenance_collected({}, [], {}) == dict(
+        state=dict(playbook='maintenance', hosts={}), stopped_at='', failures=[])

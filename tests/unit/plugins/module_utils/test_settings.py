@@ -129,6 +129,10 @@ def test_maintenance_settings():
     assert read_settings('maintenance', dict(hosts='compute1', move_back='true'))['move_back'] is True
     with pytest.raises(SettingsError, match='move_back'):
         read_settings('maintenance', dict(hosts='compute1', move_back='sometimes'))
+    assert settings['wave_by'] == 'host'
+    assert read_settings('maintenance', dict(hosts='compute1', wave_by='aggregate'))['wave_by'] == 'aggregate'
+    with pytest.raises(SettingsError, match='wave_by'):
+        read_settings('maintenance', dict(hosts='compute1', wave_by='rack'))
     with pytest.raises(SettingsError) as error:
         read_settings('maintenance', dict(hosts='compute1,compute1,', state_file='state.json'))
     assert 'empty host name' in str(error.value) and 'state_file must be an absolute path' in str(error.value)
