@@ -148,8 +148,8 @@ def maintenance_collected(state, inventory_hosts, hostvars):
 
 
 def maintenance_state(state, host, phase, at, record=None, move_back=None):
-    """The state with ``host`` at ``phase`` (a timestamp ``at``, the records of what its drain moved off and of
-    what was moved back)."""
+    """The state with ``host`` at ``phase`` (a timestamp ``at``, the records of what its drain moved off - added
+    to those of an earlier drain - and of what was moved back)."""
     if phase not in PHASES:
         raise AnsibleFilterError("unknown maintenance phase %r (known: %s)" % (phase, ', '.join(PHASES)))
     _phases(state)
@@ -159,7 +159,11 @@ def maintenance_state(state, host, phase, at, record=None, move_back=None):
     # When each phase was reached: a wave's hosts show their maintenance overlapping, the next wave's following.
     entry['reached'] = dict(entry.get('reached') or {}, **{phase: at})
     if record is not None:
-        entry['drain'] = record
+        # A resumed host is drained again: what that drain moved joins what the first one did (the move back
+        # needs them all); a server moved by both keeps its newest move.
+        again = set(move.get('id') for move in record.get('moves') or [])
+        earlier = [move for move in (entry.get('drain') or {}).get('moves') or [] if move.get('id') not in again]
+        entry['drain'] = dict(record, moves=earlier + list(record.get('moves') or []))
     if move_back is not None:
         entry['move_back'] = move_back
     hosts[host] = entry
