@@ -12,11 +12,10 @@ the other integration tests). One running server on each compute:
    job would end it) once compute3 is drained.
 3. The same command again resumes at compute3: drained again (nothing left to move), rebooted, put back.
 4. A fourth run changes nothing.
-5. compute1 and compute2 maintained again (no step, a state file of its own) with move_back=true: each host's
-   servers leave it for its maintenance and come back once it is in service, so every server ends where it was.
-6. All three maintained again with the reboot, one host per host aggregate at a time (wave_by=aggregate;
-   compute1 and compute3 in one aggregate, compute2 in another): compute1 and compute2 are drained together
-   (both to compute3) and rebooted at the same time, then compute3 alone once both are back in service.
+5. All three maintained again with the reboot and move_back=true (a state file of its own), one host per host
+   aggregate at a time (wave_by=aggregate; compute1 and compute3 in one aggregate, compute2 in another):
+   compute1 and compute2 are drained together (both to compute3), rebooted at the same time and get their
+   servers back, then compute3 alone once both are back in service; every server ends where it was.
 
 Every server created here is deleted at the end, and every compute enabled with nova-compute running, even when
 a test fails. The tests run in order and share the servers and the state file.
@@ -288,33 +287,6 @@ def test_a_finished_maintenance_changes_nothing(cloud, servers, state_file):
     assert "compute1, compute2, compute3 done already (state file), none to go" in run.text, run
 
 
-def test_a_maintenance_with_move_back_leaves_every_server_where_it_was(cloud, servers, tmp_path):
-    placed_before = where(cloud, servers)
-    held = {host: sorted(name for name, (_status, where_now) in placed_before.items() if where_now == host)
-            for host in ("compute1", "compute2")}
-    # Test 3 left compute3 empty: the three servers are on compute1 and compute2, so something moves.
-    assert held["compute1"] or held["compute2"], placed_before
-    state_file = tmp_path / "state.json"
-    report_file = tmp_path / "report.json"
-    run = maintain(hosts="compute1,compute2", move_back=True, state_file=str(state_file),
-                   report_file=str(report_file), progress_interval=2)
-    MEASURED["maintenance of compute1, compute2 with move back (s)"] = run.wall
-    assert run.rc == 0, run
-    assert where(cloud, servers) == placed_before
-    state = json.loads(state_file.read_text())
-    report = json.loads(report_file.read_text())
-    for host in ("compute1", "compute2"):
-        entry = state["hosts"][host]
-        assert entry["phase"] == "done", state
-        moved_off = sorted(move["name"] for move in entry["drain"]["moves"] if move["moved"])
-        moved_back = sorted(move["name"] for move in entry["move_back"]["moves"] if move["moved"])
-        assert moved_off == moved_back == held[host], state
-        assert all(move["host"] == host for move in entry["move_back"]["moves"]), state
-        assert sorted(move["name"] for move in report["moved_back"][host]) == held[host], report
-        assert f"Move back to {host}: {len(held[host])} server(s) moved back, 0 stay elsewhere" in run.text, run
-        assert compute_service(cloud, host).status == "enabled"
-
-
 AGGREGATES = {"novaops-test-rack-a": ("compute1", "compute3"), "novaops-test-rack-b": ("compute2",)}
 
 
@@ -339,20 +311,28 @@ def racks(cloud):
         remove_aggregates(cloud)
 
 
-def test_a_maintenance_by_aggregate_maintains_a_wave_of_hosts_at_the_same_time(cloud, lab_hosts, servers, racks,
-                                                                              tmp_path):
+def test_a_maintenance_in_waves_with_move_back_leaves_every_server_where_it_was(
+        cloud, lab_hosts, servers, racks, tmp_path):
+    placed_before = where(cloud, servers)
+    held = {host: sorted(name for name, (_status, where_now) in placed_before.items() if where_now == host)
+            for host in MAINTAINED}
+    # Test 3 left compute3 empty: the three servers are on compute1 and compute2, so something moves.
+    assert held["compute1"] or held["compute2"], placed_before
+    assert not held["compute3"], placed_before
     before = {host: init_started(lab_hosts, host) for host in MAINTAINED}
     state_file = tmp_path / "state.json"
     report_file = tmp_path / "report.json"
     marks = tmp_path / "steps"
     marks.mkdir()
-    run = maintain(maintenance_tasks=TIMED_REBOOT, step_marks=str(marks), wave_by="aggregate",
+    run = maintain(maintenance_tasks=TIMED_REBOOT, step_marks=str(marks), wave_by="aggregate", move_back=True,
                    state_file=str(state_file), report_file=str(report_file), progress_interval=2)
-    MEASURED["maintenance of three computes by aggregate, two waves (s)"] = run.wall
+    MEASURED["maintenance of three computes by aggregate with move back, two waves (s)"] = run.wall
     assert run.rc == 0, run
     assert ("2 wave(s), one host per host aggregate at a time: compute1 and compute2 together, then compute3."
             in run.text), run
     assert "Maintenance of compute1, compute2, compute3: 3 of 3 host(s) done" in run.text, run
+    assert where(cloud, servers) == placed_before
+    state = json.loads(state_file.read_text())
     report = json.loads(report_file.read_text())
     reached = report["reached"]
     step = {host: {end: float((marks / f"{host}.{end}").read_text()) for end in ("began", "ended")}
@@ -363,16 +343,22 @@ def test_a_maintenance_by_aggregate_maintains_a_wave_of_hosts_at_the_same_time(c
         min(step[host]["began"] for host in ("compute1", "compute2")), (reached, step)
     assert step["compute1"]["began"] < step["compute2"]["ended"], step
     assert step["compute2"]["began"] < step["compute1"]["ended"], step
-    # The next wave started once the first was back in service.
+    # The next wave started once the first was back in service, its servers moved back.
     assert reached["compute3"]["drained"] > max(reached[host]["done"] for host in ("compute1", "compute2")), reached
     assert step["compute3"]["began"] > max(step[host]["ended"] for host in ("compute1", "compute2")), step
     for host in MAINTAINED:
+        entry = state["hosts"][host]
+        assert entry["phase"] == "done", state
         assert init_started(lab_hosts, host) != before[host], host
         assert compute_service(cloud, host).status == "enabled"
+        moved_off = sorted(move["name"] for move in entry["drain"]["moves"] if move["moved"])
+        moved_back = sorted(move["name"] for move in (entry.get("move_back") or {}).get("moves") or []
+                            if move["moved"])
+        assert moved_off == moved_back == held[host], state
+        assert sorted(move["name"] for move in report["moved_back"][host]) == held[host], report
     # Neither host of the first wave took the other's servers: compute3 was the only host left for them.
     first_wave = report["moves"]["compute1"] + report["moves"]["compute2"]
     assert first_wave and all(move["moved"] and move["host"] == "compute3" for move in first_wave), report
-    assert all(move["moved"] and move["host"] in ("compute1", "compute2") for move in report["moves"]["compute3"])
-    placed = where(cloud, servers)
-    assert all(status == "ACTIVE" and host in ("compute1", "compute2") for status, host in placed.values()), placed
+    for host in ("compute1", "compute2"):
+        assert f"Move back to {host}: {len(held[host])} server(s) moved back, 0 stay elsewhere" in run.text, run
     assert phases(state_file) == {host: "done" for host in MAINTAINED}

@@ -268,11 +268,11 @@ def test_the_state_collected_from_hosts_maintained_at_the_same_time():
 def test_a_second_drain_of_a_resumed_host_adds_its_moves_to_the_first_ones():
     # A run stopped after compute1 was drained; servers that arrived since leave with the re-run's drain, and
     # its move back must know them too. A server moved again keeps its newest move.
-    first = dict(playbook='drain', elapsed=30.0, moves=[dict(id='a', name='web1', moved=True, host='compute2'),
-                                                         dict(id='b', name='web2', moved=True, host='compute3')])
+    first = dict(playbook='drain', elapsed=30.0, moves=[
+        dict(id='a', name='web1', moved=True, host='compute2'), dict(id='b', name='web2', moved=True, host='compute3')])
     state = maintenance.maintenance_state({}, 'compute1', 'drained', 10.0, first)
-    second = dict(playbook='drain', elapsed=12.0, moves=[dict(id='c', name='late', moved=True, host='compute2'),
-                                                          dict(id='b', name='web2', moved=True, host='compute2')])
+    second = dict(playbook='drain', elapsed=12.0, moves=[
+        dict(id='c', name='late', moved=True, host='compute2'), dict(id='b', name='web2', moved=True, host='compute2')])
     state = maintenance.maintenance_state(state, 'compute1', 'maintained', 50.0, second)
     entry = state['hosts']['compute1']
     assert entry['phase'] == 'maintained'
