@@ -112,9 +112,8 @@ def maintenance_waves(pending, services=None, wave_by='host'):
     line = ('%d wave(s), %s: %s.' % (len(waves), WAVE_BY[wave_by], ', then '.join(
         ' and '.join(entry['host'] for entry in wave) + (' together' if len(wave) > 1 else '') for wave in waves))
         if waves else 'No host to maintain.')
-    sizes = [len(wave) for wave in waves]
-    # serial: the batches of the maintenance play; with no host left the play has none to batch.
-    return dict(waves=waves, sizes=sizes, serial=sizes or [1], peers=peers,
+    # serial: the batches of the maintenance play, a wave each; with no host left the play has none to batch.
+    return dict(waves=waves, serial=[len(wave) for wave in waves] or [1], peers=peers,
                 queue=[entry for wave in waves for entry in wave], line=line)
 
 

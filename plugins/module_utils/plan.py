@@ -89,7 +89,7 @@ def plan_options(mode='auto', fallback='none', allow_stop=False, block_migration
     return dict(mode=mode, fallback=fallback, allow_stop=bool(allow_stop), block_migration=bool(block_migration),
                 config_drive_format=config_drive_format, targets=list(targets) if targets else None,
                 host_cpu=dict(host_cpu or {}), microversion=tuple(microversion) if microversion else None,
-                source=source, wave=sorted(set(wave or []) - set([source])))
+                source=source, wave=list(wave or []))
 
 
 def supports(microversion, needed):
@@ -633,7 +633,7 @@ def build_plan(servers, hosts, groups, options):
     allowed = set(targets) if targets else None
     exclusions = {}
     for host in order:
-        why = target_exclusion(host, hosts[host], allowed, options['source'], options.get('wave') or ())
+        why = target_exclusion(host, hosts[host], allowed, options['source'], options['wave'])
         if why is not None:
             exclusions[host] = why
     book = _GroupBook(groups, hosts)

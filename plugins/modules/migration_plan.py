@@ -343,8 +343,9 @@ class MigrationPlanModule(MigrationModule):
                                   "Reading each server's flavor and extra specs from the server listing")
         services = self._counted(self.compute_services)
         source = self.params['host']
-        wave = [host for host in self.params['wave'] or [] if host != source]
-        for host in ([source] if source is not None else []) + wave:
+        # The other hosts emptied with the source, each once; read by the listings and the targets' exclusion.
+        self.wave = sorted(set(self.params['wave'] or []) - set([source]))
+        for host in ([source] if source is not None else []) + self.wave:
             self.require_compute_host(host)
         if self.params['settle_timeout'] < 0:
             self.fail_json(msg='settle_timeout must be 0 or more seconds, got %d' % self.params['settle_timeout'])
@@ -364,7 +365,7 @@ class MigrationPlanModule(MigrationModule):
                 block_migration=self.params['block_migration'],
                 config_drive_format=self.params['config_drive_format'], targets=self.params['targets'],
                 host_cpu=self.params['host_cpu'], microversion=self._max_microversion(compute), source=source,
-                wave=wave)
+                wave=self.wave)
             plan = build_plan(records, hosts, groups, options)
         except PlanError as error:
             self.fail_json(msg=str(error))
@@ -385,9 +386,8 @@ class MigrationPlanModule(MigrationModule):
         compute = self.conn.compute
         if source is not None:
             # One listing per host emptied: the source and the other hosts of its wave.
-            wave = [host for host in self.params['wave'] or [] if host != source]
             found = []
-            for host in [source] + sorted(set(wave)):
+            for host in [source] + self.wave:
                 found.extend(self._counted(lambda: compute.servers(details=True, all_projects=True,
                                                                    compute_host=host)))
             return found
@@ -471,7 +471,7 @@ class MigrationPlanModule(MigrationModule):
             hosts[service.host] = row
             # Placement is read only for the hosts that matter: the sources and the hosts that may take servers.
             wanted = service.host in sources or service_exclusion(service.host, row, targets, source,
-                                                                  self.params['wave'] or ()) is None
+                                                                  self.wave) is None
             if row['provider'] and wanted:
                 self._read_provider(row)
         return hosts

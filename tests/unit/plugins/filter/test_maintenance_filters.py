@@ -200,7 +200,7 @@ def wave_hosts(waves):
 def test_the_default_is_one_host_at_a_time_in_the_given_order():
     waves = maintenance.maintenance_waves(pending('compute3', 'compute1', 'compute2'), ZONED)
     assert wave_hosts(waves) == [['compute3'], ['compute1'], ['compute2']]
-    assert waves['sizes'] == [1, 1, 1]
+    assert waves['serial'] == [1, 1, 1]
     assert waves['peers'] == dict(compute1=[], compute2=[], compute3=[])
     assert maintenance.maintenance_order(['compute1'], {}, 'zone')['line'] == (
         'Maintenance of compute1, one host per availability zone at a time.')
@@ -210,7 +210,7 @@ def test_waves_by_zone_take_at_most_one_host_of_each_zone():
     waves = maintenance.maintenance_waves(pending('compute1', 'compute2', 'compute3', 'compute4', 'compute5'),
                                           ZONED, 'zone')
     assert wave_hosts(waves) == [['compute1', 'compute3', 'compute5'], ['compute2', 'compute4']]
-    assert waves['sizes'] == waves['serial'] == [3, 2]
+    assert waves['serial'] == [3, 2]
     assert [entry['host'] for entry in waves['queue']] == ['compute1', 'compute3', 'compute5', 'compute2',
                                                            'compute4']
     assert waves['peers']['compute3'] == ['compute1', 'compute5']
